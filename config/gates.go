@@ -1,0 +1,183 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Gates configures the optional pre-deploy gates of an environment. A nil
+// gate is not configured. Permission and lock gates always run.
+type Gates struct {
+	Checks       *ChecksGate
+	Reviews      *ReviewsGate
+	Order        []string // from Environment.Requires (canonical names)
+	Security     *SeverityGate
+	Dependencies *SeverityGate
+	Migrations   *MigrationsGate
+	Variables    []string
+	Flags        *FlagsGate
+	Window       *WindowGate
+	Artifacts    *ArtifactsGate
+	Release      *ReleaseGate
+}
+
+// GateNames lists the gates that can appear under `gates:`.
+var GateNames = []string{"checks", "reviews", "security", "dependencies", "migrations",
+	"variables", "flags", "window", "artifacts", "release"}
+
+// ChecksGate waits for the commit's check runs and statuses.
+type ChecksGate struct {
+	Wait   Duration // how long pending checks are waited for; default 30m
+	Ignore []string // check names to ignore
+}
+
+// ReviewsGate requires pull request approvals.
+type ReviewsGate struct {
+	Approvals int // default 1
+}
+
+// SeverityGate blocks on open alerts at or above BlockOn.
+type SeverityGate struct {
+	BlockOn string // low|medium|high|critical (normalized); default high
+}
+
+// Severities in increasing order. Dependabot's "moderate" is normalized to "medium".
+var Severities = []string{"low", "medium", "high", "critical"}
+
+// SeverityRank ranks a severity name (case-insensitive; "moderate" =
+// "medium"): low 1 … critical 4, unknown 0.
+func SeverityRank(s string) int {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "moderate" {
+		s = "medium"
+	}
+	for i, v := range Severities {
+		if v == s {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// MigrationsGate guards deploys that change database migrations.
+type MigrationsGate struct {
+	Paths         []string  // path.Match globs; "**" matches across directories
+	RequireChecks []string  // check names that must pass when migrations changed
+	Backup        *Executor // hook run before deploying when migrations changed
+}
+
+// FlagsGate checks a JSON feature-flag endpoint.
+type FlagsGate struct {
+	URL    string
+	Expect map[string]any
+}
+
+// ArtifactsGate requires release assets.
+type ArtifactsGate struct {
+	Assets []Asset
+}
+
+// Asset is a required release asset. Name may be a path.Match glob.
+type Asset struct {
+	Name     string
+	MaxSize  string // as written, e.g. "200MB"; empty: no limit
+	MaxBytes int64  // MaxSize in bytes; 0: no limit
+}
+
+// ReleaseGate is the release policy for the release trigger.
+type ReleaseGate struct {
+	// TagPattern is a Go regular expression that must match the whole tag;
+	// empty matches any tag.
+	TagPattern string
+	re         *regexp.Regexp
+}
+
+// MatchTag reports whether tag matches TagPattern (the whole tag).
+func (r *ReleaseGate) MatchTag(tag string) bool {
+	if r == nil || r.TagPattern == "" {
+		return true
+	}
+	re := r.re
+	if re == nil {
+		var err error
+		if re, err = compileTagPattern(r.TagPattern); err != nil {
+			return false
+		}
+	}
+	return re.MatchString(tag)
+}
+
+func compileTagPattern(p string) (*regexp.Regexp, error) {
+	if _, err := regexp.Compile(p); err != nil {
+		return nil, err
+	}
+	return regexp.Compile(`^(?:` + p + `)$`)
+}
+
+// Verify is post-deploy verification.
+type Verify struct {
+	Timeout Duration // default 5m; the default timeout of each health check
+	Health  []HealthCheck
+	Smoke   []SmokeCheck
+	Metrics *Metrics
+}
+
+// HealthCheck polls URL until it answers Status (and Contains) or Timeout passes.
+type HealthCheck struct {
+	URL      string
+	Status   int // default 200
+	Contains string
+	Timeout  Duration // default Verify.Timeout
+	Interval Duration // retry spacing; default 10s
+}
+
+// SmokeCheck is one HTTP request that must answer Status (and Contains).
+type SmokeCheck struct {
+	URL      string
+	Method   string // default GET
+	Status   int    // default 200
+	Contains string
+}
+
+// Metrics queries a Prometheus-compatible /api/v1/query endpoint.
+type Metrics struct {
+	Prometheus   string   // base URL
+	Interval     Duration // default 30s
+	FailureLimit int      // breaches before failing; default 1
+	Queries      []MetricQuery
+}
+
+// MetricQuery is a PromQL expression whose scalar result must stay within Min/Max.
+type MetricQuery struct {
+	Name, Query string
+	Max, Min    *float64
+}
+
+var sizeUnits = map[string]int64{
+	"": 1, "b": 1,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+var sizeRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$`)
+
+// ParseSize parses sizes like "200MB", "1.5GiB" or "512" (bytes). KB, MB, GB,
+// TB are powers of 1000; KiB, MiB, GiB, TiB powers of 1024.
+func ParseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("invalid size %q (use e.g. 500KB, 200MB, 1GiB)", s)
+	}
+	mult, ok := sizeUnits[strings.ToLower(m[2])]
+	if !ok {
+		return 0, fmt.Errorf("invalid size %q: unknown unit %q (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", s, m[2])
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil || f*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return int64(f * float64(mult)), nil
+}

@@ -1,0 +1,98 @@
+package config
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+func (d *decoder) parseVerify(n *yaml.Node, path string) Verify {
+	o, _ := d.object(n, path, "verify")
+	v := Verify{Timeout: d.duration(o, "timeout", D(300e9), true)}
+	for i, it := range d.list(o, "health") {
+		p := index(o.sub("health"), i)
+		h, ok := d.object(it, p, "health_check")
+		if !ok {
+			continue
+		}
+		v.Health = append(v.Health, HealthCheck{
+			URL:      d.url(h, "url", true),
+			Status:   d.status(h),
+			Contains: d.str(h, "contains"),
+			Timeout:  d.duration(h, "timeout", v.Timeout, true),
+			Interval: d.duration(h, "interval", D(10e9), true),
+		})
+	}
+	for i, it := range d.list(o, "smoke") {
+		p := index(o.sub("smoke"), i)
+		s, ok := d.object(it, p, "smoke_check")
+		if !ok {
+			continue
+		}
+		sc := SmokeCheck{URL: d.url(s, "url", true), Method: strings.ToUpper(d.str(s, "method")), Status: d.status(s), Contains: d.str(s, "contains")}
+		if sc.Method == "" {
+			sc.Method = http.MethodGet
+		}
+		methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+		if !slices.Contains(methods, sc.Method) {
+			d.addf(s.at("method"), s.sub("method"), "unknown HTTP method %q (use %s)", sc.Method, strings.Join(methods, ", "))
+		}
+		v.Smoke = append(v.Smoke, sc)
+	}
+	if mn := o.get("metrics"); mn != nil {
+		v.Metrics = d.parseMetrics(mn, o.sub("metrics"))
+	}
+	return v
+}
+
+func (d *decoder) status(o object) int {
+	s := d.integer(o, "status", 200)
+	if s < 100 || s > 599 {
+		d.addf(o.at("status"), o.sub("status"), "status %d is not an HTTP status (100..599)", s)
+	}
+	return s
+}
+
+func (d *decoder) parseMetrics(n *yaml.Node, path string) *Metrics {
+	o, _ := d.object(n, path, "metrics")
+	m := &Metrics{
+		Prometheus:   d.url(o, "prometheus", true),
+		Interval:     d.duration(o, "interval", D(30e9), true),
+		FailureLimit: d.integer(o, "failure_limit", 1),
+	}
+	if m.FailureLimit < 1 {
+		d.addf(o.at("failure_limit"), o.sub("failure_limit"), "failure_limit must be at least 1")
+	}
+	items := d.list(o, "queries")
+	if len(items) == 0 {
+		d.addf(o.at("queries"), o.sub("queries"), "metrics needs at least one query: queries: [{ name, query, max or min }]")
+	}
+	names := map[string]bool{}
+	for i, it := range items {
+		p := index(o.sub("queries"), i)
+		q, ok := d.object(it, p, "metric_query")
+		if !ok {
+			continue
+		}
+		mq := MetricQuery{
+			Name:  d.required(q, "name", "name"),
+			Query: d.required(q, "query", "query (a PromQL expression)"),
+			Max:   d.number(q, "max"),
+			Min:   d.number(q, "min"),
+		}
+		if names[mq.Name] && mq.Name != "" {
+			d.addf(q.at("name"), q.sub("name"), "duplicate query name %q", mq.Name)
+		}
+		names[mq.Name] = true
+		switch {
+		case q.get("max") == nil && q.get("min") == nil:
+			d.addf(q.node, p, "metric query %q needs max or min (or both)", mq.Name)
+		case mq.Max != nil && mq.Min != nil && *mq.Min > *mq.Max:
+			d.addf(q.at("min"), q.sub("min"), "min %v is greater than max %v", *mq.Min, *mq.Max)
+		}
+		m.Queries = append(m.Queries, mq)
+	}
+	return m
+}

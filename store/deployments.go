@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Deployment states.
+const (
+	StatePending = "pending" // created; not yet at the environment lock
+	StateQueued  = "queued"  // waiting for the environment lock
+	StateRunning = "running" // holds the lock; steps are executing
+	StateSuccess = "success"
+	StateFailure = "failure"
+	StateError   = "error"
+)
+
+// Deployment is one run of the pipeline: a GitHub Deployment plus what
+// deploybot did for it.
+type Deployment struct {
+	ID                 int64
+	RequestKey         string // dedupes requests (comment id, rollback target)
+	Repo               string // owner/name
+	InstallationID     int64
+	Environment        string
+	Ref, SHA           string
+	Task               string // deploy | deploy:rollback
+	Trigger            string // comment | rollback-button | …
+	RequestedBy        string
+	PRNumber           int
+	RollbackOf         int64 // GitHub deployment id this one rolls back
+	Strategy           string
+	Production         bool
+	State              string
+	Step               int // index of the step to run next
+	GitHubDeploymentID int64
+	CommentID          int64
+	CheckRunID         int64
+	PreviousSHA        string // live in the environment before this deployment
+	BackupTag          string
+	Reason             string // why it failed or was blocked
+	EnvConfig          string // JSON snapshot of the environment's config when requested
+	Gates              string // JSON of gate results
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	FinishedAt         time.Time
+}
+
+// Done reports whether the deployment reached a final state.
+func (d *Deployment) Done() bool {
+	return d.State == StateSuccess || d.State == StateFailure || d.State == StateError
+}
+
+const deploymentColumns = `id, request_key, repo, installation_id, environment, ref, sha, task, trigger,
+	requested_by, pr_number, rollback_of, strategy, production, state, step, github_deployment_id,
+	comment_id, check_run_id, previous_sha, backup_tag, reason, env_config, gates, created_at,
+	updated_at, finished_at`
+
+func scanDeployment(s scanner) (*Deployment, error) {
+	var d Deployment
+	var prod int
+	var created, updated, finished int64
+	err := s.Scan(&d.ID, &d.RequestKey, &d.Repo, &d.InstallationID, &d.Environment, &d.Ref, &d.SHA,
+		&d.Task, &d.Trigger, &d.RequestedBy, &d.PRNumber, &d.RollbackOf, &d.Strategy, &prod, &d.State,
+		&d.Step, &d.GitHubDeploymentID, &d.CommentID, &d.CheckRunID, &d.PreviousSHA, &d.BackupTag,
+		&d.Reason, &d.EnvConfig, &d.Gates, &created, &updated, &finished)
+	if err != nil {
+		return nil, err
+	}
+	d.Production = prod != 0
+	d.CreatedAt, d.UpdatedAt, d.FinishedAt = fromMillis(created), fromMillis(updated), fromMillis(finished)
+	return &d, nil
+}
+
+// CreateDeployment inserts d and its steps unless a deployment with the same
+// RequestKey exists; then it returns that one and false.
+func (tx *Tx) CreateDeployment(ctx context.Context, d *Deployment, steps []Step) (*Deployment, bool, error) {
+	now := time.Now()
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = now
+	}
+	d.UpdatedAt = now
+	if d.Gates == "" {
+		d.Gates = "[]"
+	}
+	var id int64
+	err := tx.q.queryRow(ctx, `INSERT INTO deployments (request_key, repo, installation_id, environment, ref, sha,
+		task, trigger, requested_by, pr_number, rollback_of, strategy, production, state, step, env_config, gates,
+		previous_sha, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		ON CONFLICT (request_key) DO NOTHING RETURNING id`,
+		d.RequestKey, d.Repo, d.InstallationID, d.Environment, d.Ref, d.SHA, d.Task, d.Trigger, d.RequestedBy,
+		d.PRNumber, d.RollbackOf, d.Strategy, boolInt(d.Production), d.State, d.Step, d.EnvConfig, d.Gates,
+		d.PreviousSHA, millis(d.CreatedAt), millis(d.UpdatedAt)).Scan(&id)
+	if err == ErrNotFound {
+		existing, err := tx.deploymentWhere(ctx, `request_key = $1`, d.RequestKey)
+		return existing, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("insert deployment: %w", err)
+	}
+	d.ID = id
+	for i, st := range steps {
+		st.DeploymentID, st.Index = id, i
+		if st.State == "" {
+			st.State = StepPending
+		}
+		if st.Spec == "" {
+			st.Spec = "{}"
+		}
+		if _, err := tx.q.exec(ctx, `INSERT INTO steps (deployment_id, idx, name, spec, state) VALUES ($1, $2, $3, $4, $5)`,
+			id, i, st.Name, st.Spec, st.State); err != nil {
+			return nil, false, fmt.Errorf("insert step %d: %w", i, err)
+		}
+	}
+	return d, true, nil
+}
+
+// UpdateDeployment writes the mutable fields of d.
+func (tx *Tx) UpdateDeployment(ctx context.Context, d *Deployment) error {
+	d.UpdatedAt = time.Now()
+	_, err := tx.q.exec(ctx, `UPDATE deployments SET state = $1, step = $2, github_deployment_id = $3, comment_id = $4,
+		check_run_id = $5, previous_sha = $6, backup_tag = $7, reason = $8, gates = $9, updated_at = $10,
+		finished_at = $11 WHERE id = $12`,
+		d.State, d.Step, d.GitHubDeploymentID, d.CommentID, d.CheckRunID, d.PreviousSHA, d.BackupTag, d.Reason,
+		d.Gates, millis(d.UpdatedAt), millis(d.FinishedAt), d.ID)
+	if err != nil {
+		return fmt.Errorf("update deployment %d: %w", d.ID, err)
+	}
+	return nil
+}
+
+// Deployment loads one deployment by id.
+func (s *Store) Deployment(ctx context.Context, id int64) (*Deployment, error) {
+	return deploymentWhere(ctx, s.view(), `id = $1`, id)
+}
+
+// Deployment loads one deployment by id inside tx.
+func (tx *Tx) Deployment(ctx context.Context, id int64) (*Deployment, error) {
+	return tx.deploymentWhere(ctx, `id = $1`, id)
+}
+
+// DeploymentByCheckRun finds the deployment whose summary check run is id.
+func (s *Store) DeploymentByCheckRun(ctx context.Context, repo string, checkRunID int64) (*Deployment, error) {
+	return deploymentWhere(ctx, s.view(), `repo = $1 AND check_run_id = $2`, repo, checkRunID)
+}
+
+// DeploymentByGitHubID finds the deployment deploybot made as GitHub deployment id.
+func (s *Store) DeploymentByGitHubID(ctx context.Context, repo string, githubID int64) (*Deployment, error) {
+	return deploymentWhere(ctx, s.view(), `repo = $1 AND github_deployment_id = $2`, repo, githubID)
+}
+
+// Deployments lists the newest deployments of a repository (all envs when env is "").
+func (s *Store) Deployments(ctx context.Context, repo, env string, limit int) ([]*Deployment, error) {
+	rs, err := s.view().query(ctx, `SELECT `+deploymentColumns+` FROM deployments
+		WHERE repo = $1 AND ($2 = '' OR environment = $2) ORDER BY id DESC LIMIT $3`, repo, env, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	defer rs.Close()
+	var out []*Deployment
+	for rs.Next() {
+		d, err := scanDeployment(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
+func (tx *Tx) deploymentWhere(ctx context.Context, where string, args ...any) (*Deployment, error) {
+	return deploymentWhere(ctx, tx.q, where, args...)
+}
+
+func deploymentWhere(ctx context.Context, q querier, where string, args ...any) (*Deployment, error) {
+	d, err := scanDeployment(q.queryRow(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE `+where, args...))
+	if err != nil {
+		return nil, fmt.Errorf("load deployment (%s %v): %w", where, args, err)
+	}
+	return d, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"database/sql"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// QueueConfig configures the durable job queue.
+type QueueConfig struct {
+	// Workers registers the job kinds this process works. Nil makes an
+	// insert-only queue (used by tools and benchmarks).
+	Workers    *river.Workers
+	MaxWorkers int
+	Logger     *slog.Logger
+	// ErrorHandler sees every failed attempt (for logs and metrics).
+	ErrorHandler river.ErrorHandler
+}
+
+// queue hides River's transaction type, which differs per driver.
+type queue interface {
+	insertTx(ctx context.Context, tx *Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+}
+
+type sqliteQueue struct{ c *river.Client[*sql.Tx] }
+
+func (q sqliteQueue) insertTx(ctx context.Context, tx *Tx, a river.JobArgs, o *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return q.c.InsertTx(ctx, tx.sqlTx, a, o)
+}
+func (q sqliteQueue) insert(ctx context.Context, a river.JobArgs, o *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return q.c.Insert(ctx, a, o)
+}
+func (q sqliteQueue) start(ctx context.Context) error { return q.c.Start(ctx) }
+func (q sqliteQueue) stop(ctx context.Context) error  { return q.c.Stop(ctx) }
+
+type pgQueue struct{ c *river.Client[pgx.Tx] }
+
+func (q pgQueue) insertTx(ctx context.Context, tx *Tx, a river.JobArgs, o *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return q.c.InsertTx(ctx, tx.pgTx, a, o)
+}
+func (q pgQueue) insert(ctx context.Context, a river.JobArgs, o *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return q.c.Insert(ctx, a, o)
+}
+func (q pgQueue) start(ctx context.Context) error { return q.c.Start(ctx) }
+func (q pgQueue) stop(ctx context.Context) error  { return q.c.Stop(ctx) }
+
+// SetupQueue builds the River client for this store. Call StartQueue to begin
+// working jobs.
+func (s *Store) SetupQueue(cfg QueueConfig) error {
+	rc := &river.Config{
+		Logger:       cfg.Logger,
+		ErrorHandler: cfg.ErrorHandler,
+		MaxAttempts:  12,
+		// Completed jobs are history we keep in our own tables.
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+		JobTimeout:                  15 * time.Minute,
+		RescueStuckJobsAfter:        20 * time.Minute,
+	}
+	if cfg.Workers != nil {
+		n := cfg.MaxWorkers
+		if n == 0 {
+			n = 20
+		}
+		rc.Workers = cfg.Workers
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+	}
+	if s.pool != nil {
+		c, err := river.NewClient(riverpgxv5.New(s.pool), rc)
+		if err != nil {
+			return fmt.Errorf("create queue: %w", err)
+		}
+		s.queue = pgQueue{c}
+		return nil
+	}
+	// SQLite has no LISTEN/NOTIFY, so River polls: a short cooldown and poll
+	// interval keep a webhook's latency low (measured: defaults work ~40
+	// jobs/s, these keep up with inserts).
+	rc.FetchCooldown = 5 * time.Millisecond
+	rc.FetchPollInterval = 50 * time.Millisecond
+	c, err := river.NewClient(riversqlite.New(s.sqlDB), rc)
+	if err != nil {
+		return fmt.Errorf("create queue: %w", err)
+	}
+	s.queue = sqliteQueue{c}
+	return nil
+}
+
+// StartQueue starts working jobs.
+func (s *Store) StartQueue(ctx context.Context) error {
+	if s.queue == nil {
+		return errors.New("queue not set up")
+	}
+	return s.queue.start(ctx)
+}
+
+// StopQueue waits for running jobs to finish (or ctx to end).
+func (s *Store) StopQueue(ctx context.Context) error {
+	if s.queue == nil {
+		return nil
+	}
+	return s.queue.stop(ctx)
+}
+
+// Enqueue inserts a job outside any transaction.
+func (s *Store) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if s.queue == nil {
+		return errors.New("queue not set up")
+	}
+	_, err := s.queue.insert(ctx, args, opts)
+	return err
+}
+
+// Enqueue inserts a job that becomes visible when tx commits.
+func (tx *Tx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if tx.s.queue == nil {
+		return errors.New("queue not set up")
+	}
+	if _, err := tx.s.queue.insertTx(ctx, tx, args, opts); err != nil {
+		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
+	}
+	return nil
+}
