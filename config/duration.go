@@ -77,12 +77,12 @@ func (d Duration) String() string {
 	if v == 0 {
 		return b.String()
 	}
-	s := v.String()
-	if v >= time.Minute {
-		s = strings.TrimSuffix(s, "0s")
+	s := v.String() // "1h30m0s", "1h0m0s", "5m0s", "30s"
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
 	}
-	if v >= time.Hour {
-		s = strings.TrimSuffix(s, "0m")
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
 	}
 	return b.String() + s
 }

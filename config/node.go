@@ -163,9 +163,10 @@ func (d *decoder) entries(n *yaml.Node, path string) ([]entry, bool) {
 
 // object is a mapping whose keys were checked against a shape.
 type object struct {
-	path string
-	node *yaml.Node
-	m    map[string]entry
+	path    string
+	node    *yaml.Node
+	m       map[string]entry
+	unknown int // number of unknown keys reported
 }
 
 // object reads a mapping with the keys of shape; unknown keys are problems.
@@ -182,6 +183,7 @@ func (d *decoder) object(n *yaml.Node, path, shape string) (object, bool) {
 	for _, e := range es {
 		if !slices.Contains(known, e.name) {
 			d.unknownKey(e.key, path, shape, e.name, known)
+			o.unknown++
 			continue
 		}
 		o.m[e.name] = e
@@ -331,13 +333,18 @@ func (d *decoder) list(o object, key string) []*yaml.Node {
 	return out
 }
 
+// items is list, but a single scalar counts as a one-item list.
+func (d *decoder) items(o object, key string) []*yaml.Node {
+	if n := o.get(key); n != nil && n.Kind == yaml.ScalarNode {
+		return []*yaml.Node{n}
+	}
+	return d.list(o, key)
+}
+
 // strings reads a list of non-empty strings; a single string is accepted as a one-item list.
 func (d *decoder) strings(o object, key string) []string {
-	if n := o.get(key); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
-		return []string{n.Value}
-	}
 	var out []string
-	for i, n := range d.list(o, key) {
+	for i, n := range d.items(o, key) {
 		s, ok := d.scalar(n, index(o.sub(key), i))
 		if ok && s == "" {
 			d.addf(n, index(o.sub(key), i), "must not be empty")

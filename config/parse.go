@@ -122,7 +122,7 @@ func (d *decoder) parseEnvironment(name string, n *yaml.Node, path string, r *en
 		Production: d.boolean(o, "production"),
 		OnRelease:  d.boolean(o, "on_release"),
 	}
-	for i, a := range d.list(o, "aliases") {
+	for i, a := range d.items(o, "aliases") {
 		p := index(o.sub("aliases"), i)
 		s, ok := d.scalar(a, p)
 		if !ok {
@@ -134,9 +134,6 @@ func (d *decoder) parseEnvironment(name string, n *yaml.Node, path string, r *en
 		}
 		env.Aliases = append(env.Aliases, s)
 		r.aliases = append(r.aliases, a)
-	}
-	if v := o.get("aliases"); v != nil && v.Kind == yaml.ScalarNode {
-		d.addf(v, o.sub("aliases"), "expected a list, e.g. aliases: [%s]", v.Value)
 	}
 	env.Permission = PermissionWrite
 	if env.Production {
@@ -156,15 +153,11 @@ func (d *decoder) parseEnvironment(name string, n *yaml.Node, path string, r *en
 		}
 	}
 	r.reqNode = o.at("requires")
-	for i, q := range d.list(o, "requires") {
+	for i, q := range d.items(o, "requires") {
 		if s, ok := d.scalar(q, index(o.sub("requires"), i)); ok {
 			env.Requires = append(env.Requires, s)
 			r.requires = append(r.requires, q)
 		}
-	}
-	if q := o.get("requires"); q != nil && q.Kind == yaml.ScalarNode {
-		env.Requires = append(env.Requires, q.Value)
-		r.requires = append(r.requires, q)
 	}
 
 	if !o.has("executor") {
@@ -194,6 +187,8 @@ func (d *decoder) parseExecutor(n *yaml.Node, path string, allowExternal bool) *
 		}
 	}
 	switch {
+	case len(set) == 0 && o.unknown > 0:
+		return nil
 	case len(set) == 0:
 		d.addf(o.node, path, "no executor: set exactly one of %s", strings.Join(executorKinds, ", "))
 		return nil
@@ -264,7 +259,11 @@ func (d *decoder) parseInputs(a object) map[string]string {
 func (d *decoder) parseCommand(n *yaml.Node, path string) *CommandExecutor {
 	const shellMsg = "argv must be a list; deploybot never runs a shell string"
 	if n != nil && n.Kind == yaml.ScalarNode {
-		d.addf(n, path, "%s (use command: { argv: [%q, ...] })", shellMsg, strings.Fields(n.Value+" x")[0])
+		prog := "./deploy.sh"
+		if f := strings.Fields(n.Value); len(f) > 0 {
+			prog = f[0]
+		}
+		d.addf(n, path, "%s (use command: { argv: [%q, ...] })", shellMsg, prog)
 		return &CommandExecutor{}
 	}
 	o, ok := d.object(n, path, "command")

@@ -39,9 +39,10 @@ func (d *decoder) parseGates(n *yaml.Node, p string) Gates {
 	}
 	if o.has("variables") {
 		g.Variables = d.strings(o, "variables")
+		nodes := listQuiet(o, "variables")
 		for i, v := range g.Variables {
 			if !variableNameRE.MatchString(v) {
-				d.addf(o.at("variables"), index(o.sub("variables"), i), "invalid variable or secret name %q", v)
+				d.addf(pick(nodes, i, o.at("variables")), index(o.sub("variables"), i), "invalid variable or secret name %q", v)
 			}
 		}
 	}
@@ -118,13 +119,7 @@ func (d *decoder) parseWindow(n *yaml.Node, p string) *WindowGate {
 	}
 	w.Allow = d.strings(o, "allow")
 	w.Deny = d.strings(o, "deny")
-	items := func(key string) []*yaml.Node {
-		if v := o.get(key); v != nil && v.Kind == yaml.ScalarNode {
-			return []*yaml.Node{v}
-		}
-		return d.listQuiet(o, key)
-	}
-	allowNodes, denyNodes := items("allow"), items("deny")
+	allowNodes, denyNodes := listQuiet(o, "allow"), listQuiet(o, "deny")
 	for i, s := range w.Allow {
 		r, err := ParseWindowRule(s)
 		if err != nil {
@@ -145,8 +140,11 @@ func (d *decoder) parseWindow(n *yaml.Node, p string) *WindowGate {
 	return w
 }
 
-func (d *decoder) listQuiet(o object, key string) []*yaml.Node {
-	if n := o.get(key); n != nil && n.Kind == yaml.SequenceNode {
+// listQuiet returns the nodes strings(o, key) read, without reporting problems.
+func listQuiet(o object, key string) []*yaml.Node {
+	if n := o.get(key); n != nil && n.Kind == yaml.ScalarNode {
+		return []*yaml.Node{n}
+	} else if n != nil && n.Kind == yaml.SequenceNode {
 		var out []*yaml.Node
 		for _, c := range n.Content {
 			if c = resolve(c); c.Kind == yaml.ScalarNode && c.Value != "" {

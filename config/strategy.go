@@ -41,6 +41,9 @@ func (d *decoder) parseStrategy(n *yaml.Node, path string, keepDefault Duration)
 		}
 	}
 	if len(set) == 0 {
+		if o.unknown > 0 {
+			return s
+		}
 		d.addf(o.node, path, "no strategy: set one of %s", strings.Join(strategyNames, ", "))
 		return s
 	}

@@ -32,7 +32,11 @@ type queue interface {
 	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
+	subscribe() (<-chan *river.Event, func())
 }
+
+var allJobEvents = []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed,
+	river.EventKindJobCancelled, river.EventKindJobSnoozed}
 
 type sqliteQueue struct{ c *river.Client[*sql.Tx] }
 
@@ -44,6 +48,9 @@ func (q sqliteQueue) insert(ctx context.Context, a river.JobArgs, o *river.Inser
 }
 func (q sqliteQueue) start(ctx context.Context) error { return q.c.Start(ctx) }
 func (q sqliteQueue) stop(ctx context.Context) error  { return q.c.Stop(ctx) }
+func (q sqliteQueue) subscribe() (<-chan *river.Event, func()) {
+	return q.c.Subscribe(allJobEvents...)
+}
 
 type pgQueue struct{ c *river.Client[pgx.Tx] }
 
@@ -55,6 +62,9 @@ func (q pgQueue) insert(ctx context.Context, a river.JobArgs, o *river.InsertOpt
 }
 func (q pgQueue) start(ctx context.Context) error { return q.c.Start(ctx) }
 func (q pgQueue) stop(ctx context.Context) error  { return q.c.Stop(ctx) }
+func (q pgQueue) subscribe() (<-chan *river.Event, func()) {
+	return q.c.Subscribe(allJobEvents...)
+}
 
 // SetupQueue builds the River client for this store. Call StartQueue to begin
 // working jobs.
@@ -131,4 +141,31 @@ func (tx *Tx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.Inser
 		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// PendingJobs counts queued jobs not yet finished (available, running,
+// retryable, scheduled or pending).
+func (s *Store) PendingJobs(ctx context.Context) (int, error) {
+	var n int
+	err := s.view().queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')`).Scan(&n)
+	return n, err
+}
+
+// WaitIdle returns once no job is pending, re-checking on every job event
+// the queue reports (no polling). Tests and the demo use it to let echoed
+// webhooks settle.
+func (s *Store) WaitIdle(ctx context.Context) error {
+	events, cancel := s.queue.subscribe()
+	defer cancel()
+	for {
+		n, err := s.PendingJobs(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("queue still has %d pending jobs: %w", n, ctx.Err())
+		case <-events:
+		}
+	}
 }

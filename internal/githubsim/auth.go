@@ -145,8 +145,8 @@ func (s *Sim) appJSON() map[string]any {
 		"client_id": fmt.Sprintf("Iv1.%016x", s.opts.AppID), "owner": s.userJSON(s.ownerOf(owner)),
 		"name": s.opts.AppName, "description": "", "external_url": "https://example.com",
 		"html_url": s.opts.WebURL + "apps/" + s.opts.AppSlug, "created_at": now, "updated_at": now,
-		"permissions": map[string]any{"checks": "write", "contents": "write", "deployments": "write", "issues": "write", "metadata": "read", "pull_requests": "write", "statuses": "read"},
-		"events":        []any{"check_run", "check_suite", "deployment", "deployment_status", "issue_comment", "pull_request", "release", "status"},
+		"permissions":         map[string]any{"checks": "write", "contents": "write", "deployments": "write", "issues": "write", "metadata": "read", "pull_requests": "write", "statuses": "read"},
+		"events":              []any{"check_run", "check_suite", "deployment", "deployment_status", "issue_comment", "pull_request", "release", "status"},
 		"installations_count": len(s.installations),
 	}
 }

@@ -21,6 +21,7 @@ type Repo struct {
 	issues        map[int]*Issue
 	lastNumber    int
 	perms         map[string]string // lower(login) -> role
+	reviews       []*Review
 	createdAt     time.Time
 }
 

@@ -73,7 +73,7 @@ func getSpec() *spec {
 				s.ops = append(s.ops, op)
 			}
 		}
-		if others, ok := s.root["x-githubsim-other-operations"].([]any); ok {
+		if others, ok := s.root["x-sim-other-operations"].([]any); ok {
 			for _, o := range others {
 				method, tmpl, _ := strings.Cut(o.(string), " ")
 				op := &operation{Method: method, Template: tmpl}

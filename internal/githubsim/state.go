@@ -149,7 +149,7 @@ func New(opts Options) *Sim {
 		hookSecret:    opts.WebhookSecret,
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
-		hookClient:    &http.Client{Timeout: 30 * time.Second},
+		hookClient:    &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
 	s.hookID = s.nextID("hook")
 	s.userLocked(s.botLogin()).Type = "Bot"
@@ -173,6 +173,7 @@ func (s *Sim) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.wg.Wait()
+		s.hookClient.CloseIdleConnections()
 		s.srv.CloseClientConnections()
 		s.srv.Close()
 	})
@@ -196,7 +197,7 @@ var idBases = map[string]int64{
 	"hook": 480000000, "user": 1010000, "repo": 700100000, "issue": 2100000000,
 	"pull": 1800000000, "comment": 2300000000, "reaction": 240000000,
 	"deployment": 1500000000, "deployment_status": 3200000000, "check_run": 21000000000,
-	"check_suite": 19000000000, "status": 31000000000, "delivery_hook": 1,
+	"check_suite": 19000000000, "review": 1900000000, "status": 31000000000, "delivery_hook": 1,
 }
 
 // nextID returns GitHub-looking, incrementing ids per kind. Needs s.mu or

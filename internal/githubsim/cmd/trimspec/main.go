@@ -9,7 +9,7 @@
 // Only the listed operations are kept, together with every component they
 // reference (transitively). Documentation noise (description, summary,
 // examples, x-github...) is removed. The method and path template of every
-// other operation GitHub documents is kept in "x-githubsim-other-operations",
+// other operation GitHub documents is kept in "x-sim-other-operations",
 // so the emulator can tell "not emulated" apart from "does not exist".
 package main
 
@@ -54,6 +54,8 @@ var operations = []string{
 	"GET /repos/{owner}/{repo}/git/matching-refs/{ref}",
 	"GET /repos/{owner}/{repo}/commits/{ref}",
 	"GET /repos/{owner}/{repo}/branches/{branch}",
+	"GET /repos/{owner}/{repo}/installation",
+	"GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
 }
 
 // nameMaps are keys whose object values map names (not keywords) to values.
@@ -188,11 +190,11 @@ func main() {
 	}
 	sort.Strings(others)
 	trimmed := map[string]any{
-		"openapi":                      spec["openapi"],
-		"info":                         map[string]any{"title": "GitHub v3 REST API (trimmed for githubsim)", "version": spec["info"].(map[string]any)["version"], "license": "MIT (octokit/rest-api-description)"},
-		"paths":                        newPaths,
-		"components":                   comps,
-		"x-githubsim-other-operations": others,
+		"openapi":                spec["openapi"],
+		"info":                   map[string]any{"title": "GitHub v3 REST API (trimmed for githubsim)", "version": spec["info"].(map[string]any)["version"], "license": "MIT (octokit/rest-api-description)"},
+		"paths":                  newPaths,
+		"components":             comps,
+		"x-sim-other-operations": others,
 	}
 	res := strip(trimmed, "").(map[string]any)
 	res["info"] = trimmed["info"]

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/store"
+)
+
+const usage = `usage: deploybot [command]
+
+  serve              run the server (default); settings come from the environment
+  demo               show /deploy → success, → failure → Rollback against the built-in GitHub emulator
+  validate FILE      check a .github/deploy.yml and print its problems with line numbers
+  migrate            create or upgrade the database schema (serve does this too)
+  version            print the version
+
+`
+
+// Main runs the CLI. lookup reads the environment (os.LookupEnv).
+func Main(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			fmt.Fprint(stdout, usage+SettingsHelp)
+			return nil
+		}
+		s, err := SettingsFromEnv(lookup)
+		if err != nil {
+			return err
+		}
+		return Serve(ctx, s)
+	case "demo":
+		return Demo(ctx, stdout)
+	case "validate":
+		if len(args) != 1 {
+			return errors.New("usage: deploybot validate .github/deploy.yml")
+		}
+		b, err := os.ReadFile(args[0])
+		if err != nil {
+			return err
+		}
+		cfg, err := config.Parse(b)
+		if err != nil {
+			return fmt.Errorf("%s is invalid:\n%w", args[0], err)
+		}
+		fmt.Fprintf(stdout, "%s is valid: environments %v\n", args[0], cfg.EnvironmentNames())
+		return nil
+	case "migrate":
+		url := "sqlite:deploybot.db"
+		if v, ok := lookup("DATABASE_URL"); ok && v != "" {
+			url = v
+		}
+		st, err := store.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "database schema is up to date")
+		return nil
+	case "version":
+		fmt.Fprintln(stdout, "deploybot", Version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage+SettingsHelp)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,169 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/deploybot/deploybot/internal/githubsim"
+)
+
+// Demo runs deploybot against the built-in GitHub emulator with the default
+// settings (a SQLite file in a temp dir) and prints what happens:
+// /deploy → success, then a bad version → failure → Rollback.
+func Demo(ctx context.Context, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "deploybot-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	sb, err := NewSandbox(ctx, SandboxOptions{DatabaseURL: "sqlite:" + filepath.Join(dir, "deploybot.db")})
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	p := demoPrinter{out: out, start: time.Now()}
+	sim, repo := sb.Sim, sb.Repo
+	repo.SetPermission("alice", "maintain")
+
+	p.say("deploybot %s is serving at %s against the GitHub emulator at %s (database: SQLite)", Version, sb.Server.URL, sim.URL)
+	p.say("repository %s has .github/deploy.yml on main: environments staging and production", SandboxRepoFull)
+
+	// 1. A good change goes to staging.
+	repo.Commit("feature/checkout", map[string]string{"checkout.go": "package shop // v1\n"}, "Add checkout")
+	pr1 := repo.OpenPR("feature/checkout", "main", "alice", "Add checkout")
+	good := repo.Head("feature/checkout")
+	p.say("alice opens PR #%d (head %s) and comments `/deploy staging`", pr1, good[:7])
+	sim.Comment(SandboxRepoFull, pr1, "alice", "/deploy staging")
+	dep1, err := p.waitDeployment(ctx, sim, 1)
+	if err != nil {
+		return err
+	}
+	p.deployment(dep1)
+
+	// 2. A broken change: it deploys, but its health check fails.
+	repo.Commit("feature/broken", map[string]string{"checkout.go": "package shop // v2, broken\n"}, "Refactor checkout")
+	pr2 := repo.OpenPR("feature/broken", "main", "alice", "Refactor checkout")
+	bad := repo.Head("feature/broken")
+	sb.Target.MarkUnhealthy(bad)
+	p.say("alice opens PR #%d (head %s, which will fail its health check) and comments `/deploy staging`", pr2, bad[:7])
+	sim.Comment(SandboxRepoFull, pr2, "alice", "/deploy staging")
+	dep2, err := p.waitDeployment(ctx, sim, 2)
+	if err != nil {
+		return err
+	}
+	p.deployment(dep2)
+	var checkRunID int64
+	for _, cr := range sim.CheckRuns(SandboxRepoFull, bad) {
+		if cr.Name == "deploy/staging" {
+			checkRunID = cr.ID
+			p.say("check run %s: %s / %s — %q; buttons: %v", cr.Name, cr.Status, cr.Conclusion, cr.Output.Title, actionLabels(cr.Actions))
+		}
+	}
+	comments := sim.Comments(SandboxRepoFull, pr2)
+	if n := len(comments); n > 0 {
+		p.block("deployment record on PR #"+fmt.Sprint(pr2), comments[n-1].Body)
+	}
+
+	// 3. Rollback.
+	p.say("alice presses Rollback on the deploy/staging check run")
+	sim.PressRequestedAction(SandboxRepoFull, checkRunID, "alice", "rollback")
+	dep3, err := p.waitDeployment(ctx, sim, 3)
+	if err != nil {
+		return err
+	}
+	p.deployment(dep3)
+	if err := sb.Settle(ctx); err != nil {
+		return err
+	}
+	p.say("live in staging now: %s (the version before the failed one: %v)", sb.Target.Live("staging")[:7], sb.Target.Live("staging") == good)
+	var tags []string
+	for ref := range sim.Refs(SandboxRepoFull) {
+		if strings.HasPrefix(ref, "refs/tags/deploy-backup/") {
+			tags = append(tags, ref)
+		}
+	}
+	p.say("backup tags: %v", tags)
+	p.say("GitHub API requests made by deploybot: %d; emulator violations: %d", len(sim.Requests()), len(sim.Violations()))
+	if v := sim.Violations(); len(v) > 0 {
+		return fmt.Errorf("emulator recorded violations: %v", v)
+	}
+	if dep1.LatestState() != "success" || dep2.LatestState() != "failure" || dep3.LatestState() != "success" {
+		return fmt.Errorf("demo did not end as expected: %s, %s, %s", dep1.LatestState(), dep2.LatestState(), dep3.LatestState())
+	}
+	p.say("done: success → failure → rollback, all recorded")
+	return nil
+}
+
+type demoPrinter struct {
+	out   io.Writer
+	start time.Time
+}
+
+func (p demoPrinter) say(format string, args ...any) {
+	fmt.Fprintf(p.out, "[%6.2fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func (p demoPrinter) block(title, body string) {
+	p.say("%s:", title)
+	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
+		fmt.Fprintf(p.out, "           │ %s\n", line)
+	}
+}
+
+// waitDeployment waits for the n-th deployment to reach a final state.
+func (p demoPrinter) waitDeployment(ctx context.Context, sim *githubsim.Sim, n int) (githubsim.Deployment, error) {
+	var dep githubsim.Deployment
+	err := sim.WaitFor(ctx, func() bool {
+		ds := sim.Deployments(SandboxRepoFull)
+		for _, d := range ds {
+			if countBefore(ds, d.ID) == n-1 {
+				switch d.LatestState() {
+				case "success", "failure", "error":
+					dep = d
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return dep, fmt.Errorf("waiting for deployment %d: %w", n, err)
+	}
+	return dep, nil
+}
+
+func countBefore(ds []githubsim.Deployment, id int64) int {
+	n := 0
+	for _, d := range ds {
+		if d.ID < id {
+			n++
+		}
+	}
+	return n
+}
+
+func (p demoPrinter) deployment(d githubsim.Deployment) {
+	p.say("GitHub deployment %d (%s, task %s, %s) statuses:", d.ID, d.Environment, d.Task, d.SHA[:7])
+	for _, st := range d.Statuses {
+		extra := ""
+		if st.EnvironmentURL != "" {
+			extra += " environment_url=" + st.EnvironmentURL
+		}
+		fmt.Fprintf(p.out, "           → %-11s %s%s\n", st.State, st.Description, extra)
+	}
+}
+
+func actionLabels(actions []githubsim.CheckRunAction) []string {
+	var out []string
+	for _, a := range actions {
+		out = append(out, a.Label)
+	}
+	return out
+}

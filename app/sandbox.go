@@ -1,0 +1,133 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/deploybot/deploybot/internal/githubsim"
+)
+
+// Sandbox is deploybot wired to the GitHub emulator and a local deploy
+// target: what `deploybot demo` runs and what end-to-end tests drive.
+type Sandbox struct {
+	Sim    *githubsim.Sim
+	App    *App
+	Server *httptest.Server
+	Target *Target
+	Repo   *githubsim.Repo
+}
+
+// SandboxOptions configure a Sandbox.
+type SandboxOptions struct {
+	TB          testing.TB // fails the test on emulator violations (optional)
+	DatabaseURL string
+	Logger      *zerolog.Logger
+	// Config is the repository's .github/deploy.yml; TARGET is replaced by
+	// the deploy target's URL. Empty uses SandboxConfig.
+	Config string
+}
+
+// Sandbox identities.
+const (
+	SandboxOwner          = "acme"
+	SandboxRepo           = "shop"
+	SandboxRepoFull       = SandboxOwner + "/" + SandboxRepo
+	SandboxInstallationID = 4242
+	sandboxWebhookSecret  = "sandbox-webhook-secret"
+	sandboxExecutorSecret = "sandbox-executor-secret"
+)
+
+// SandboxConfig is the demo repository's .github/deploy.yml.
+const SandboxConfig = `default_environment: staging
+environments:
+  staging:
+    url: https://staging.shop.example
+    executor: { webhook: { url: TARGET/hooks/staging } }
+    verify:
+      timeout: 3s
+      health: [{ url: TARGET/healthz/staging, status: 200, interval: 1s }]
+  production:
+    aliases: [prod]
+    production: true
+    permission: maintain
+    url: https://shop.example
+    executor: { webhook: { url: TARGET/hooks/production } }
+    verify:
+      timeout: 3s
+      health: [{ url: TARGET/healthz/production, status: 200, contains: ok, interval: 1s }]
+`
+
+// NewSandbox starts the emulator, the target and deploybot, and seeds the
+// repository's default branch with the config.
+func NewSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
+	sim := githubsim.New(githubsim.Options{AppID: 1, AppSlug: "deploybot", TB: o.TB})
+	sim.AddInstallation(SandboxInstallationID, SandboxOwner)
+	repo := sim.AddRepo(SandboxOwner, SandboxRepo, "main")
+	target := NewTarget(sandboxExecutorSecret)
+	cfg := o.Config
+	if cfg == "" {
+		cfg = SandboxConfig
+	}
+	repo.Commit("main", map[string]string{
+		".github/deploy.yml": strings.ReplaceAll(cfg, "TARGET", target.URL),
+		"README.md":          "# shop\n",
+	}, "Add deploy config")
+
+	s := &Sandbox{Sim: sim, Target: target, Repo: repo}
+	s.Server = httptest.NewUnstartedServer(nil)
+	logger := zerolog.Nop()
+	if o.Logger != nil {
+		logger = *o.Logger
+	}
+	a, err := New(ctx, Settings{
+		AppID: sim.AppID(), PrivateKey: sim.PrivateKeyPEM(), WebhookSecret: sandboxWebhookSecret,
+		APIURL: sim.URL, WebURL: "https://github.com/", DatabaseURL: o.DatabaseURL,
+		ExecutorSecret: sandboxExecutorSecret, PublicURL: "http://" + s.Server.Listener.Addr().String(),
+		LogFormat: "json",
+	}, Options{Logger: &logger})
+	if err != nil {
+		target.Close()
+		sim.Close()
+		return nil, fmt.Errorf("start deploybot: %w", err)
+	}
+	s.App = a
+	s.Server.Config.Handler = a.Handler()
+	s.Server.Start()
+	sim.SetWebhookTarget(s.Server.URL+"/api/github/hook", sandboxWebhookSecret)
+	if err := a.Start(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Settle waits until every webhook the emulator sent is answered and every
+// job they caused has finished.
+func (s *Sandbox) Settle(ctx context.Context) error {
+	for {
+		if err := s.Sim.WaitForDeliveries(ctx); err != nil {
+			return err
+		}
+		if err := s.App.Store.WaitIdle(ctx); err != nil {
+			return err
+		}
+		if s.Sim.PendingDeliveries() == 0 {
+			return nil
+		}
+	}
+}
+
+// Close stops everything.
+func (s *Sandbox) Close() {
+	s.Server.Close()
+	if s.App != nil {
+		s.App.Close(context.Background())
+	}
+	s.Target.Close()
+	s.Sim.Close()
+}

@@ -1,0 +1,96 @@
+// Package app wires deploybot together: settings, the HTTP server, the
+// go-githubapp client creator, the durable queue and the store.
+package app
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Settings are the server's settings (DESIGN.md §10).
+type Settings struct {
+	AppID          int64
+	PrivateKey     []byte
+	WebhookSecret  string
+	APIURL         string
+	WebURL         string
+	Addr           string
+	PublicURL      string
+	DatabaseURL    string
+	ExecutorSecret string
+	AllowCommands  bool
+	LogFormat      string // json | console
+}
+
+// SettingsHelp lists the variables for `deploybot serve --help`.
+const SettingsHelp = `Settings (environment variables):
+  GITHUB_APP_ID                 the GitHub App's id (required)
+  GITHUB_APP_PRIVATE_KEY        the App's private key, PEM (or GITHUB_APP_PRIVATE_KEY_FILE: a path to it)
+  GITHUB_WEBHOOK_SECRET         the App's webhook secret (required; deliveries are always verified)
+  GITHUB_API_URL                default https://api.github.com/
+  GITHUB_URL                    default https://github.com/
+  DEPLOYBOT_ADDR                listen address, default :8080
+  DEPLOYBOT_PUBLIC_URL          deploybot's public base URL, for log links in statuses and comments
+  DATABASE_URL                  default sqlite:deploybot.db; postgres://… for several replicas
+  DEPLOYBOT_EXECUTOR_SECRET     HMAC key signing webhook executor requests
+  DEPLOYBOT_ALLOW_COMMANDS      true enables the command executor (off by default)
+  DEPLOYBOT_LOG_FORMAT          json (default) or console
+`
+
+// SettingsFromEnv reads settings through lookup (os.LookupEnv in main) and
+// reports the first missing or malformed one by name.
+func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
+	get := func(k, def string) string {
+		if v, ok := lookup(k); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	s := Settings{
+		WebhookSecret:  get("GITHUB_WEBHOOK_SECRET", ""),
+		APIURL:         get("GITHUB_API_URL", "https://api.github.com/"),
+		WebURL:         get("GITHUB_URL", "https://github.com/"),
+		Addr:           get("DEPLOYBOT_ADDR", ":8080"),
+		PublicURL:      get("DEPLOYBOT_PUBLIC_URL", ""),
+		DatabaseURL:    get("DATABASE_URL", "sqlite:deploybot.db"),
+		ExecutorSecret: get("DEPLOYBOT_EXECUTOR_SECRET", ""),
+		LogFormat:      get("DEPLOYBOT_LOG_FORMAT", "json"),
+	}
+	id := get("GITHUB_APP_ID", "")
+	if id == "" {
+		return s, fmt.Errorf("GITHUB_APP_ID is not set: give the GitHub App's id")
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return s, fmt.Errorf("GITHUB_APP_ID must be a positive number, got %q", id)
+	}
+	s.AppID = n
+	if key := get("GITHUB_APP_PRIVATE_KEY", ""); key != "" {
+		s.PrivateKey = []byte(strings.ReplaceAll(key, `\n`, "\n"))
+	} else if path := get("GITHUB_APP_PRIVATE_KEY_FILE", ""); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return s, fmt.Errorf("GITHUB_APP_PRIVATE_KEY_FILE: %w", err)
+		}
+		s.PrivateKey = b
+	} else {
+		return s, fmt.Errorf("GITHUB_APP_PRIVATE_KEY is not set: give the App's PEM private key (or GITHUB_APP_PRIVATE_KEY_FILE)")
+	}
+	if s.WebhookSecret == "" {
+		// go-github skips signature checks for an empty secret: never run so.
+		return s, fmt.Errorf("GITHUB_WEBHOOK_SECRET is not set: deploybot refuses to accept unsigned webhooks")
+	}
+	switch v := strings.ToLower(get("DEPLOYBOT_ALLOW_COMMANDS", "false")); v {
+	case "true", "1", "yes":
+		s.AllowCommands = true
+	case "false", "0", "no":
+	default:
+		return s, fmt.Errorf("DEPLOYBOT_ALLOW_COMMANDS must be true or false, got %q", v)
+	}
+	if s.LogFormat != "json" && s.LogFormat != "console" {
+		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)
+	}
+	return s, nil
+}

@@ -1,0 +1,134 @@
+package app
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+
+	"github.com/deploybot/deploybot/deploy"
+)
+
+// Target is a small deploy target for the demo and end-to-end tests: a
+// webhook executor endpoint (POST /hooks/<env>) that checks deploybot's
+// signature and "deploys" by recording the SHA as live, and a health
+// endpoint (GET /healthz/<env>) that is unhealthy while a SHA marked bad is
+// live. It is the user's deployer, not a stand-in for deploybot.
+type Target struct {
+	URL    string
+	srv    *httptest.Server
+	secret []byte
+
+	mu      sync.Mutex
+	live    map[string]string // env → SHA
+	bad     map[string]bool   // SHAs whose health check fails once live
+	refuse  map[string]bool   // SHAs the executor refuses (HTTP 500)
+	calls   []deploy.StepPayload
+	keys    []string
+	hold    chan struct{} // when set, deploy calls wait for it to close
+	changed chan struct{} // closed and replaced on every call
+}
+
+// NewTarget starts a target that verifies requests with secret.
+func NewTarget(secret string) *Target {
+	t := &Target{secret: []byte(secret), live: map[string]string{}, bad: map[string]bool{},
+		refuse: map[string]bool{}, changed: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /hooks/{env}", t.hook)
+	mux.HandleFunc("GET /healthz/{env}", t.health)
+	t.srv = httptest.NewServer(mux)
+	t.URL = t.srv.URL
+	return t
+}
+
+// Close stops the target.
+func (t *Target) Close() { t.srv.Close() }
+
+// MarkUnhealthy makes the health check fail while sha is live.
+func (t *Target) MarkUnhealthy(sha string) { t.mu.Lock(); t.bad[sha] = true; t.mu.Unlock() }
+
+// Refuse makes the executor answer 500 for sha.
+func (t *Target) Refuse(sha string) { t.mu.Lock(); t.refuse[sha] = true; t.mu.Unlock() }
+
+// Hold makes deploy calls block until the returned func is called.
+func (t *Target) Hold() (release func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch := make(chan struct{})
+	t.hold = ch
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			t.hold = nil
+			t.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Live returns the SHA live in env.
+func (t *Target) Live(env string) string { t.mu.Lock(); defer t.mu.Unlock(); return t.live[env] }
+
+// Calls returns the step payloads received, in order, and their idempotency keys.
+func (t *Target) Calls() ([]deploy.StepPayload, []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]deploy.StepPayload(nil), t.calls...), append([]string(nil), t.keys...)
+}
+
+// Changed returns a channel closed at the next executor call.
+func (t *Target) Changed() <-chan struct{} { t.mu.Lock(); defer t.mu.Unlock(); return t.changed }
+
+func (t *Target) hook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "read", http.StatusBadRequest)
+		return
+	}
+	if r.Header.Get(deploy.SignatureHeader) != deploy.Sign(t.secret, body) {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var p deploy.StepPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		http.Error(w, "bad json", http.StatusBadRequest)
+		return
+	}
+	t.mu.Lock()
+	t.calls = append(t.calls, p)
+	t.keys = append(t.keys, r.Header.Get(deploy.IdempotencyHeader))
+	close(t.changed)
+	t.changed = make(chan struct{})
+	hold, refuse := t.hold, t.refuse[p.SHA]
+	t.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if refuse {
+		http.Error(w, "deploy of "+p.SHA[:7]+" failed: image not found", http.StatusInternalServerError)
+		return
+	}
+	t.mu.Lock()
+	t.live[r.PathValue("env")] = p.SHA
+	t.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = io.WriteString(w, `{"ok":true}`)
+}
+
+func (t *Target) health(w http.ResponseWriter, r *http.Request) {
+	t.mu.Lock()
+	sha := t.live[r.PathValue("env")]
+	bad := t.bad[sha]
+	t.mu.Unlock()
+	if sha == "" || bad {
+		http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "ok "+sha)
+}

@@ -1,0 +1,193 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/config"
+)
+
+// Comment is a new issue or pull request comment, as the handler verified it.
+type Comment struct {
+	Owner, Repo, DefaultBranch string
+	InstallationID             int64
+	Number                     int
+	IsPullRequest              bool
+	CommentID                  int64
+	Author                     string
+	Body                       string
+}
+
+// OnComment runs a `/deploy` command. Anything it cannot run gets one short
+// reply and nothing else; only GitHub failures are returned (and retried).
+func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) error {
+	cmd, err := ParseCommand(c.Body)
+	if errors.Is(err, ErrNotACommand) {
+		return nil
+	}
+	if _, _, rerr := gh.Reactions.CreateIssueCommentReaction(ctx, c.Owner, c.Repo, c.CommentID, "eyes"); rerr != nil {
+		return fmt.Errorf("react to comment %d: %w", c.CommentID, rerr)
+	}
+	if err != nil {
+		return s.reply(ctx, gh, c, err.Error())
+	}
+	if cmd.Name == "help" {
+		return s.reply(ctx, gh, c, helpText)
+	}
+	req, msg, err := s.requestFromComment(ctx, gh, c, cmd)
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		return s.reply(ctx, gh, c, msg)
+	}
+	if _, _, err := s.Start(ctx, req); err != nil {
+		var pe permanentError
+		if errors.As(err, &pe) {
+			return s.reply(ctx, gh, c, pe.Error())
+		}
+		return err
+	}
+	return nil
+}
+
+// requestFromComment checks a command against the default branch's config
+// and the API's view of the author and the PR. It returns either a request
+// or a message for the author.
+func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c Comment, cmd Command) (Request, string, error) {
+	cfg, err := s.Config.Load(ctx, gh, c.Owner, c.Repo, c.DefaultBranch)
+	var cfgErr *config.Error
+	switch {
+	case errors.Is(err, ErrNoConfig):
+		return Request{}, fmt.Sprintf("there is no `%s` on `%s`, so I don't know any environments. Add one (see the README) and try again.", config.Path, c.DefaultBranch), nil
+	case errors.As(err, &cfgErr):
+		return Request{}, fmt.Sprintf("`%s` on `%s` is invalid, so I can't deploy:\n\n%s", config.Path, c.DefaultBranch, bulletProblems(cfgErr)), nil
+	case err != nil:
+		return Request{}, "", err
+	}
+	env, msg := resolveEnv(cfg, cmd.Env)
+	if env == nil {
+		return Request{}, msg, nil
+	}
+	role, err := s.Permission(ctx, gh, c.Owner, c.Repo, c.Author)
+	if err != nil {
+		return Request{}, "", err
+	}
+	perm, _ := checks.Permission{}.Evaluate(ctx, checks.Input{Environment: env, Actor: c.Author, ActorRole: role})
+	if perm.Verdict != checks.Pass {
+		return Request{}, "you can't deploy to `" + env.Name + "`: " + perm.Reason + ".", nil
+	}
+	req := Request{
+		Owner: c.Owner, Repo: c.Repo, InstallationID: c.InstallationID, Environment: env,
+		Task: "deploy", Trigger: "comment", RequestedBy: c.Author, RequestKey: fmt.Sprintf("comment:%d", c.CommentID),
+		Strategy: cmd.Strategy, DryRun: cmd.DryRun, Permission: perm,
+	}
+	if c.IsPullRequest {
+		req.PRNumber = c.Number
+		pr, _, err := gh.PullRequests.Get(ctx, c.Owner, c.Repo, c.Number)
+		if err != nil {
+			return Request{}, "", fmt.Errorf("read pull request #%d: %w", c.Number, err)
+		}
+		if pr.GetState() != "open" && cmd.Ref == "" {
+			return Request{}, "this pull request is closed; name a ref to deploy: `/deploy " + env.Name + " <ref>`.", nil
+		}
+		head := pr.GetHead()
+		if head.GetRepo().GetFullName() != c.Owner+"/"+c.Repo && !cfg.AllowForks {
+			return Request{}, "this pull request comes from a fork (`" + head.GetRepo().GetFullName() + "`); deploying fork code is off (`allow_forks: false`).", nil
+		}
+		// Pin the head now: later pushes do not change what this command deploys.
+		req.Ref, req.SHA = head.GetRef(), head.GetSHA()
+	}
+	if cmd.Ref != "" || !c.IsPullRequest {
+		ref := cmd.Ref
+		if ref == "" {
+			ref = c.DefaultBranch
+		}
+		commit, _, err := gh.Repositories.GetCommit(ctx, c.Owner, c.Repo, ref, nil)
+		if err != nil {
+			var ge *github.ErrorResponse
+			if errors.As(err, &ge) && ge.Response != nil && (ge.Response.StatusCode == 404 || ge.Response.StatusCode == 422) {
+				return Request{}, "I can't find `" + ref + "` in this repository.", nil
+			}
+			return Request{}, "", fmt.Errorf("resolve %s: %w", ref, err)
+		}
+		req.Ref, req.SHA = ref, commit.GetSHA()
+	}
+	return req, "", nil
+}
+
+func resolveEnv(cfg *config.Config, name string) (*config.Environment, string) {
+	if name == "" {
+		if env, ok := cfg.Default(); ok {
+			return env, ""
+		}
+		return nil, "name an environment: `/deploy <env>` (no `default_environment` is configured; known: " + knownEnvs(cfg) + ")."
+	}
+	if env, ok := cfg.Environment(name); ok {
+		return env, ""
+	}
+	return nil, "unknown environment `" + name + "` (known: " + knownEnvs(cfg) + ")."
+}
+
+func knownEnvs(cfg *config.Config) string {
+	names := cfg.EnvironmentNames()
+	for i, n := range names {
+		names[i] = "`" + n + "`"
+	}
+	return strings.Join(names, ", ")
+}
+
+func bulletProblems(e *config.Error) string {
+	var b strings.Builder
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "- line %d: %s: %s\n", p.Line, p.Path, p.Message)
+	}
+	return b.String()
+}
+
+// Permission reads a user's role on the repository from the API. GitHub's
+// `permission` field folds maintain into write and triage into read, so the
+// precise `role_name` is preferred.
+func (s *Service) Permission(ctx context.Context, gh *github.Client, owner, repo, user string) (config.Permission, error) {
+	// go-github v62's RepositoryPermissionLevel has no role_name, so decode
+	// the documented response ourselves.
+	req, err := gh.NewRequest("GET", fmt.Sprintf("repos/%s/%s/collaborators/%s/permission", owner, repo, url.PathEscape(user)), nil)
+	if err != nil {
+		return "", err
+	}
+	var p struct {
+		Permission string `json:"permission"`
+		RoleName   string `json:"role_name"`
+	}
+	if _, err := gh.Do(ctx, req, &p); err != nil {
+		var ge *github.ErrorResponse
+		if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == 404 {
+			return config.PermissionNone, nil
+		}
+		return "", fmt.Errorf("read %s's permission on %s/%s: %w", user, owner, repo, err)
+	}
+	for _, v := range []string{p.RoleName, p.Permission} {
+		if perm, err := config.ParsePermission(v); err == nil {
+			return perm, nil
+		}
+	}
+	return config.PermissionNone, nil
+}
+
+func (s *Service) reply(ctx context.Context, gh *github.Client, c Comment, msg string) error {
+	return s.postReply(ctx, gh, c.Owner, c.Repo, c.Number, c.Author, msg)
+}
+
+func (s *Service) postReply(ctx context.Context, gh *github.Client, owner, repo string, number int, user, msg string) error {
+	body := "@" + user + " " + msg
+	if _, _, err := gh.Issues.CreateComment(ctx, owner, repo, number, &github.IssueComment{Body: github.String(body)}); err != nil {
+		return fmt.Errorf("reply on #%d: %w", number, err)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/store"
+)
+
+// finish reports the end of a deployment everywhere (status, check run,
+// record comment), keeps older production deployments inactive, and hands
+// the environment to the next queued deployment in the same transaction
+// that records the end.
+func (r *run) finish(ctx context.Context) (outcome, error) {
+	d := r.d
+	dry := d.GitHubDeploymentID == 0
+	success := d.Reason == ""
+	if d.State != store.StateError {
+		d.State = map[bool]string{true: store.StateSuccess, false: store.StateFailure}[success]
+	}
+	d.FinishedAt = r.svc.now()
+
+	if !dry {
+		if success {
+			if err := r.statusWith(ctx, "success", "Deployed "+short(d.SHA)+" to "+d.Environment, r.env.URL); err != nil {
+				return outcome{}, err
+			}
+			if d.Production {
+				if err := r.deactivatePrevious(ctx); err != nil {
+					return outcome{}, err
+				}
+			}
+		} else {
+			state := "failure"
+			if d.State == store.StateError {
+				state = "error"
+			}
+			if err := r.status(ctx, state, d.Reason); err != nil {
+				return outcome{}, err
+			}
+		}
+	}
+	// The record shows this step as done: it is, once the notices below land.
+	r.st.State, r.st.Detail = store.StepDone, "deployment "+d.State
+	if err := r.completeCheckRun(ctx, success); err != nil {
+		return outcome{}, err
+	}
+	if err := r.updateComment(ctx); err != nil {
+		return outcome{}, err
+	}
+	var next *store.Deployment
+	r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
+		if dry {
+			return nil
+		}
+		var err error
+		if next, err = tx.ReleaseLock(ctx, d.Repo, d.Environment, d.ID); err != nil || next == nil {
+			return err
+		}
+		return tx.Enqueue(ctx, StepArgs{DeploymentID: next.ID, Step: next.Step}, stepOpts(r.svc.now()))
+	}
+	if success {
+		return done("deployment " + d.State), nil
+	}
+	return outcome{kind: outcomeDone, detail: "deployment " + d.State}, nil
+}
+
+// deactivatePrevious marks the deployment that was live before this one
+// inactive: GitHub does that itself only for non-production environments.
+func (r *run) deactivatePrevious(ctx context.Context) error {
+	for _, st := range r.steps {
+		if st.Name != stepBackup {
+			continue
+		}
+		var res backupResult
+		if json.Unmarshal([]byte(st.Result), &res) != nil || res.LiveDeployment == 0 {
+			return nil
+		}
+		_, _, err := r.gh.Repositories.CreateDeploymentStatus(ctx, r.owner, r.repo, res.LiveDeployment, &github.DeploymentStatusRequest{
+			State:       github.String("inactive"),
+			Description: github.String(fmt.Sprintf("Superseded by deployment %d", r.d.GitHubDeploymentID)),
+		})
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/checks"
+)
+
+// status posts a deployment status with deploybot's log link.
+func (r *run) status(ctx context.Context, state, description string) error {
+	return r.statusWith(ctx, state, description, "")
+}
+
+func (r *run) statusWith(ctx context.Context, state, description, envURL string) error {
+	if r.d.GitHubDeploymentID == 0 {
+		return nil
+	}
+	req := &github.DeploymentStatusRequest{
+		State:       github.String(state),
+		Description: github.String(truncate(description, 140)),
+	}
+	if u := r.svc.logURL(r.d.ID); u != "" {
+		req.LogURL = github.String(u)
+	}
+	if envURL != "" {
+		req.EnvironmentURL = github.String(envURL)
+	}
+	_, _, err := r.gh.Repositories.CreateDeploymentStatus(ctx, r.owner, r.repo, r.d.GitHubDeploymentID, req)
+	if err != nil {
+		return fmt.Errorf("deployment status %s: %w", state, err)
+	}
+	return nil
+}
+
+func (s *Service) logURL(id int64) string {
+	if s.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(s.PublicURL, "/") + fmt.Sprintf("/deployments/%d", id)
+}
+
+func (r *run) updateComment(ctx context.Context) error {
+	if r.d.CommentID == 0 {
+		return nil
+	}
+	_, _, err := r.gh.Issues.EditComment(ctx, r.owner, r.repo, r.d.CommentID, &github.IssueComment{Body: github.String(r.record())})
+	if err != nil {
+		return fmt.Errorf("update record comment: %w", err)
+	}
+	return nil
+}
+
+func checkRunName(env string) string { return "deploy/" + env }
+
+// ensureCheckRun creates the summary check run once (finding it again after
+// a restart by its external id).
+func (r *run) ensureCheckRun(ctx context.Context, overall checks.Verdict) error {
+	name := checkRunName(r.d.Environment)
+	ext := fmt.Sprint(r.d.ID)
+	if r.recovering && r.d.CheckRunID == 0 {
+		list, _, err := r.gh.Checks.ListCheckRunsForRef(ctx, r.owner, r.repo, r.d.SHA, &github.ListCheckRunsOptions{CheckName: github.String(name)})
+		if err != nil {
+			return err
+		}
+		for _, cr := range list.CheckRuns {
+			if cr.GetExternalID() == ext {
+				r.d.CheckRunID = cr.GetID()
+			}
+		}
+	}
+	if r.d.CheckRunID != 0 {
+		return nil
+	}
+	opts := github.CreateCheckRunOptions{
+		Name:       name,
+		HeadSHA:    r.d.SHA,
+		ExternalID: github.String(ext),
+		Status:     github.String("in_progress"),
+		StartedAt:  &github.Timestamp{Time: r.d.CreatedAt},
+		Output: &github.CheckRunOutput{
+			Title:   github.String("overall_status=" + string(overall)),
+			Summary: github.String(truncate(r.checkSummary(), 65000)),
+		},
+	}
+	if u := r.svc.logURL(r.d.ID); u != "" {
+		opts.DetailsURL = github.String(u)
+	}
+	cr, _, err := r.gh.Checks.CreateCheckRun(ctx, r.owner, r.repo, opts)
+	if err != nil {
+		return fmt.Errorf("create check run %s: %w", name, err)
+	}
+	r.d.CheckRunID = cr.GetID()
+	return nil
+}
+
+// Rollback button limits, from GitHub's API: label ≤ 20, description ≤ 40.
+const (
+	rollbackIdentifier  = "rollback"
+	rollbackLabel       = "Rollback"
+	rollbackDescription = "Redeploy the previous good version"
+)
+
+func (r *run) completeCheckRun(ctx context.Context, success bool) error {
+	if r.d.CheckRunID == 0 {
+		return nil
+	}
+	conclusion := "success"
+	if !success {
+		conclusion = "failure"
+	}
+	overall := checks.Overall(r.gateResults())
+	if overall == checks.Wait {
+		overall = checks.Pass
+	}
+	opts := github.UpdateCheckRunOptions{
+		Name:        checkRunName(r.d.Environment),
+		Status:      github.String("completed"),
+		Conclusion:  github.String(conclusion),
+		CompletedAt: &github.Timestamp{Time: r.svc.now()},
+		Output: &github.CheckRunOutput{
+			Title:   github.String("overall_status=" + string(overall)),
+			Summary: github.String(truncate(r.checkSummary(), 65000)),
+		},
+	}
+	if !success && r.d.PreviousSHA != "" && r.d.GitHubDeploymentID != 0 {
+		opts.Actions = []*github.CheckRunAction{{
+			Label: rollbackLabel, Description: rollbackDescription, Identifier: rollbackIdentifier,
+		}}
+	}
+	if _, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.owner, r.repo, r.d.CheckRunID, opts); err != nil {
+		return fmt.Errorf("complete check run: %w", err)
+	}
+	return nil
+}
+
+func githubMessage(err error) string {
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) {
+		return ge.Message
+	}
+	return err.Error()
+}
+
+func splitRepo(full string) (string, string) {
+	owner, name, _ := strings.Cut(full, "/")
+	return owner, name
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,263 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+	"github.com/riverqueue/river"
+	"github.com/rs/zerolog"
+
+	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/store"
+)
+
+// The pipeline is a durable step machine. Each deploy_step job runs exactly
+// the step the deployment row points at:
+//
+//  1. the step is marked running (committed) before it touches anything;
+//  2. it does its work; a step found already running on entry is
+//     "recovering" — it first looks for the effect of the interrupted attempt
+//     (a deployment, comment or check run carrying this deployment's id) so a
+//     crash never repeats or skips work;
+//  3. its outcome, the deployment's new cursor and the next step's job are
+//     committed in one transaction.
+//
+// Waits (health retries, rate limits) snooze the job: durable timers in the
+// queue. Waiting for the environment parks the deployment until the holder's
+// finish step hands the slot over and enqueues it.
+
+type stepWorker struct {
+	river.WorkerDefaults[StepArgs]
+	svc *Service
+}
+
+// Timeout leaves room for a webhook executor's own timeout (default 10m).
+func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return 15 * time.Minute }
+
+func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
+	return w.svc.runStep(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+}
+
+type outcomeKind int
+
+const (
+	outcomeDone outcomeKind = iota
+	outcomeWait
+	outcomePark
+	outcomeFail
+)
+
+type outcome struct {
+	kind   outcomeKind
+	detail string        // one line for the record
+	result any           // JSON kept on the step
+	after  time.Duration // outcomeWait
+	reason string        // outcomeFail
+	// inTx runs inside the transaction that records the outcome and may
+	// change it (the lock step decides there, atomically with parking).
+	inTx func(ctx context.Context, tx *store.Tx, o *outcome) error
+	// afterCommit runs once the outcome is committed (best-effort notices).
+	afterCommit func(ctx context.Context) error
+}
+
+func done(detail string) outcome { return outcome{kind: outcomeDone, detail: detail} }
+func fail(reason string) outcome { return outcome{kind: outcomeFail, reason: reason, detail: reason} }
+
+// run is one step execution.
+type run struct {
+	svc          *Service
+	d            *store.Deployment
+	steps        []store.Step
+	st           *store.Step
+	env          *config.Environment
+	gh           *github.Client
+	owner, repo  string
+	recovering   bool
+	log          zerolog.Logger
+	finishTxHook func(ctx context.Context, tx *store.Tx) error
+}
+
+func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) error {
+	d, err := s.Store.Deployment(ctx, args.DeploymentID)
+	if err != nil {
+		return err
+	}
+	if d.Done() || d.Step != args.Step || d.Step >= 1<<20 {
+		return nil // a stale or duplicate job: the cursor has moved on
+	}
+	steps, err := s.Store.Steps(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	if d.Step >= len(steps) {
+		return nil
+	}
+	r := &run{svc: s, d: d, steps: steps, st: &steps[d.Step]}
+	r.owner, r.repo = splitRepo(d.Repo)
+	r.log = zerolog.Ctx(ctx).With().Int64("deployment", d.ID).Str("step", r.st.Name).Logger()
+	r.env = new(config.Environment)
+	if err := json.Unmarshal([]byte(d.EnvConfig), r.env); err != nil {
+		return fmt.Errorf("decode environment snapshot of deployment %d: %w", d.ID, err)
+	}
+	if r.gh, err = s.Clients.NewInstallationClient(d.InstallationID); err != nil {
+		return fmt.Errorf("github client for installation %d: %w", d.InstallationID, err)
+	}
+
+	r.recovering = r.st.State == store.StepRunning
+	r.st.State, r.st.Attempts = store.StepRunning, r.st.Attempts+1
+	if r.st.StartedAt.IsZero() {
+		r.st.StartedAt = s.now()
+	}
+	if err := s.Store.UpdateStep(ctx, *r.st); err != nil {
+		return err
+	}
+
+	o, err := r.do(ctx)
+	if err != nil {
+		if wait, ok := rateLimited(err); ok {
+			r.log.Warn().Dur("retry_in", wait).Msg("GitHub rate limit; step will resume when it resets")
+			return river.JobSnooze(wait)
+		}
+		if !lastAttempt && !permanent(err) {
+			return fmt.Errorf("deployment %d step %s: %w", d.ID, r.st.Name, err)
+		}
+		r.log.Error().Err(err).Msg("step failed for good")
+		o = fail("deploybot error in " + r.st.Name + ": " + err.Error())
+		r.d.State = store.StateError
+	}
+	return r.apply(ctx, o)
+}
+
+func (r *run) do(ctx context.Context) (outcome, error) {
+	switch r.st.Name {
+	case stepCreateDeployment:
+		return r.createDeployment(ctx)
+	case stepComment:
+		return r.createComment(ctx)
+	case stepLock:
+		return r.lock(ctx)
+	case stepGates:
+		return r.gates(ctx)
+	case stepBackup:
+		return r.backup(ctx)
+	case stepExecute:
+		return r.execute(ctx)
+	case stepVerify:
+		return r.verify(ctx)
+	case stepFinish:
+		return r.finish(ctx)
+	}
+	return outcome{}, permanentError{fmt.Errorf("unknown step %q", r.st.Name)}
+}
+
+// apply commits a step's outcome and schedules what follows.
+func (r *run) apply(ctx context.Context, o outcome) error {
+	err := r.svc.Store.InTx(ctx, func(tx *store.Tx) error {
+		if o.inTx != nil {
+			if err := o.inTx(ctx, tx, &o); err != nil {
+				return err
+			}
+		}
+		if o.result != nil {
+			b, _ := json.Marshal(o.result)
+			r.st.Result = string(b)
+		}
+		r.st.Detail = o.detail
+		var next time.Time
+		enqueue := false
+		switch o.kind {
+		case outcomeDone:
+			r.st.State, r.st.FinishedAt = store.StepDone, r.svc.now()
+			r.d.Step++
+			enqueue = r.d.Step < len(r.steps)
+		case outcomeWait:
+			// the job is snoozed below; the step stays running
+		case outcomePark:
+			r.st.State = store.StepPending
+			r.d.State = store.StateQueued
+		case outcomeFail:
+			r.st.State, r.st.FinishedAt = store.StepFailed, r.svc.now()
+			if r.d.Reason == "" {
+				r.d.Reason = o.reason
+			}
+			last := len(r.steps) - 1
+			if r.st.Name == stepFinish || r.d.Step >= last {
+				r.d.Step = len(r.steps) // the finish step itself failed: stop
+				break
+			}
+			for i := r.d.Step + 1; i < last; i++ {
+				skipped := r.steps[i]
+				skipped.State = store.StepSkipped
+				if err := tx.UpdateStep(ctx, skipped); err != nil {
+					return err
+				}
+			}
+			r.d.Step, enqueue = last, true
+		}
+		if r.finishTxHook != nil {
+			if err := r.finishTxHook(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateStep(ctx, *r.st); err != nil {
+			return err
+		}
+		if err := tx.UpdateDeployment(ctx, r.d); err != nil {
+			return err
+		}
+		if enqueue {
+			return tx.Enqueue(ctx, StepArgs{DeploymentID: r.d.ID, Step: r.d.Step}, stepOpts(next))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record step %s of deployment %d: %w", r.st.Name, r.d.ID, err)
+	}
+	if o.afterCommit != nil {
+		if err := o.afterCommit(ctx); err != nil {
+			r.log.Warn().Err(err).Msg("notice after step failed")
+		}
+	}
+	if o.kind == outcomeWait {
+		return river.JobSnooze(o.after)
+	}
+	return nil
+}
+
+// permanentError marks failures a retry cannot fix (4xx answers, bad config).
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func permanent(err error) bool {
+	var p permanentError
+	if errors.As(err, &p) {
+		return true
+	}
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) && ge.Response != nil {
+		code := ge.Response.StatusCode
+		return code >= 400 && code < 500 && code != 408 && code != 409 && code != 429
+	}
+	return false
+}
+
+// rateLimited reports how long to wait when GitHub refused for rate limits.
+func rateLimited(err error) (time.Duration, bool) {
+	var rl *github.RateLimitError
+	if errors.As(err, &rl) {
+		return max(time.Until(rl.Rate.Reset.Time)+time.Second, time.Second), true
+	}
+	var ab *github.AbuseRateLimitError
+	if errors.As(err, &ab) {
+		if d := ab.GetRetryAfter(); d > 0 {
+			return d, true
+		}
+		return time.Minute, true
+	}
+	return 0, false
+}

@@ -1,0 +1,147 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/store"
+)
+
+func recordMarker(id int64) string { return fmt.Sprintf("<!-- deploybot:deployment:%d -->", id) }
+
+func backupTagName(d *store.Deployment) string {
+	return fmt.Sprintf("deploy-backup/%s/%s", d.Environment, d.CreatedAt.UTC().Format("20060102-150405"))
+}
+
+func (r *run) gateResults() []checks.Result {
+	var results []checks.Result
+	_ = json.Unmarshal([]byte(r.d.Gates), &results)
+	return results
+}
+
+// record renders the deployment record: the PR comment, edited in place.
+func (r *run) record() string {
+	return renderRecord(r.d, r.steps, r.gateResults(), r.svc.logURL(r.d.ID))
+}
+
+func (r *run) checkSummary() string {
+	var b strings.Builder
+	b.WriteString(headline(r.d) + "\n\n")
+	b.WriteString(checks.Table(r.gateResults()))
+	if r.d.Done() && r.d.State != store.StateSuccess {
+		b.WriteString("\n" + rollbackProcedure(r.d))
+	}
+	return b.String()
+}
+
+func headline(d *store.Deployment) string {
+	what := "Deploying"
+	if d.Task == "deploy:rollback" {
+		what = "Rolling back"
+	}
+	if d.GitHubDeploymentID == 0 && d.Step > 0 && d.EnvConfig != "" && d.Task != "deploy:rollback" && d.CommentID != 0 && d.State == store.StatePending {
+		what = "Dry run of"
+	}
+	switch d.State {
+	case store.StateSuccess:
+		return fmt.Sprintf("✅ `%s` is live in **%s**", short(d.SHA), d.Environment)
+	case store.StateFailure:
+		return fmt.Sprintf("❌ %s `%s` to **%s** failed: %s", what, short(d.SHA), d.Environment, d.Reason)
+	case store.StateError:
+		return fmt.Sprintf("⚠️ %s `%s` to **%s** stopped on a deploybot error: %s", what, short(d.SHA), d.Environment, d.Reason)
+	case store.StateQueued:
+		return fmt.Sprintf("⏳ %s `%s` to **%s** — queued", what, short(d.SHA), d.Environment)
+	}
+	return fmt.Sprintf("🚀 %s `%s` to **%s** — in progress", what, short(d.SHA), d.Environment)
+}
+
+func renderRecord(d *store.Deployment, steps []store.Step, gates []checks.Result, logURL string) string {
+	var b strings.Builder
+	b.WriteString(recordMarker(d.ID) + "\n")
+	fmt.Fprintf(&b, "### %s\n\n", headline(d))
+	b.WriteString("| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| **What** | `%s` at `%s` (%s) |\n", d.Ref, d.SHA, d.Strategy)
+	fmt.Fprintf(&b, "| **Who** | @%s (%s) |\n", d.RequestedBy, d.Trigger)
+	when := d.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC")
+	if !d.FinishedAt.IsZero() {
+		when += " → " + d.FinishedAt.UTC().Format("15:04:05 UTC") + fmt.Sprintf(" (%s)", d.FinishedAt.Sub(d.CreatedAt).Round(time.Second))
+	}
+	fmt.Fprintf(&b, "| **When** | %s |\n", when)
+	if d.GitHubDeploymentID != 0 {
+		dep := fmt.Sprintf("GitHub deployment %d", d.GitHubDeploymentID)
+		if logURL != "" {
+			dep += fmt.Sprintf(" · [log](%s)", logURL)
+		}
+		fmt.Fprintf(&b, "| **Deployment** | %s |\n", dep)
+	}
+	if d.RollbackOf != 0 {
+		fmt.Fprintf(&b, "| **Rolls back** | GitHub deployment %d |\n", d.RollbackOf)
+	}
+	if d.BackupTag != "" {
+		fmt.Fprintf(&b, "| **Backup** | tag `%s` at `%s` (live before) |\n", d.BackupTag, short(d.PreviousSHA))
+	}
+	if len(gates) > 0 {
+		fmt.Fprintf(&b, "\n**Gates** — overall_status=%s\n\n%s", checks.Overall(gates), checks.Table(gates))
+	}
+	b.WriteString("\n**Steps**\n\n| step | state | detail |\n|---|---|---|\n")
+	for _, st := range steps {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", stepLabel(st), st.State, cell(st.Detail))
+	}
+	if d.Done() && d.State != store.StateSuccess {
+		b.WriteString("\n" + rollbackProcedure(d))
+	} else if d.State == store.StateSuccess && d.PreviousSHA != "" {
+		fmt.Fprintf(&b, "\n<details><summary>Rollback procedure</summary>\n\n%s\n</details>\n", rollbackProcedure(d))
+	}
+	return b.String()
+}
+
+func stepLabel(st store.Step) string {
+	if st.Name != stepExecute {
+		return st.Name
+	}
+	var spec ExecSpec
+	_ = json.Unmarshal([]byte(st.Spec), &spec)
+	return fmt.Sprintf("%s %d/%d", spec.Action, spec.Index, spec.Total)
+}
+
+func cell(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) }
+
+// rollbackProcedure is written into every failed record (and folded into
+// successful ones): how to get back to what was live before.
+func rollbackProcedure(d *store.Deployment) string {
+	if d.PreviousSHA == "" {
+		return "**Rollback**: nothing was live in " + d.Environment + " before this deployment, so there is no previous version to return to. Fix forward with a new `/deploy " + d.Environment + "`."
+	}
+	return fmt.Sprintf("**Rollback** to `%s` (live before; backup tag `%s`):\n"+
+		"1. Press **Rollback** on the `%s` check run, or\n"+
+		"2. comment `/deploy %s %s`.\n"+
+		"Either redeploys `%s` through the same gates as a new deployment (task `deploy:rollback`).",
+		short(d.PreviousSHA), d.BackupTag, checkRunName(d.Environment), d.Environment, d.PreviousSHA, short(d.PreviousSHA))
+}
+
+// Record is a deployment as shown at GET /deployments/{id}.
+type Record struct {
+	Deployment *store.Deployment `json:"deployment"`
+	Steps      []store.Step      `json:"steps"`
+	Gates      []checks.Result   `json:"gates"`
+	Markdown   string            `json:"markdown"`
+}
+
+// Record loads a deployment's record.
+func (s *Service) Record(ctx context.Context, id int64) (*Record, error) {
+	d, err := s.Store.Deployment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := s.Store.Steps(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var gates []checks.Result
+	_ = json.Unmarshal([]byte(d.Gates), &gates)
+	return &Record{Deployment: d, Steps: steps, Gates: gates, Markdown: renderRecord(d, steps, gates, s.logURL(id))}, nil
+}

@@ -1,0 +1,128 @@
+// Package deploy is the pipeline: every trigger becomes a Deployment row and
+// a GitHub Deployment, driven by one durable step machine (pipeline.go). It
+// holds no HTTP server or webhook decoding; handlers/ call into it.
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/riverqueue/river"
+
+	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/store"
+)
+
+// ConfigLoader reads a repository's .github/deploy.yml from a ref.
+type ConfigLoader interface {
+	Load(ctx context.Context, client *github.Client, owner, repo, ref string) (*config.Config, error)
+}
+
+// Service runs deployments.
+type Service struct {
+	Store   *store.Store
+	Clients githubapp.ClientCreator
+	Config  ConfigLoader
+	// HTTP calls executors and health endpoints; its timeout is per request.
+	HTTP *http.Client
+	// ExecutorSecret signs step JSON sent to webhook executors.
+	ExecutorSecret []byte
+	// PublicURL is deploybot's own base URL for log links ("" leaves them out).
+	PublicURL string
+	// AppSlug names the app's bot user (<slug>[bot]) so its own comments are ignored.
+	AppSlug string
+	Now     func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Register adds the pipeline's job workers.
+func (s *Service) Register(workers *river.Workers) {
+	river.AddWorker(workers, &stepWorker{svc: s})
+}
+
+// StepArgs is the durable job that runs step Step of a deployment.
+type StepArgs struct {
+	DeploymentID int64 `json:"deployment_id"`
+	Step         int   `json:"step"`
+}
+
+func (StepArgs) Kind() string { return "deploy_step" }
+
+// stepOpts makes enqueueing a step idempotent: one job per deployment+step.
+func stepOpts(at time.Time) *river.InsertOpts {
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, ScheduledAt: at}
+}
+
+// Request asks for a deployment. Handlers build it from what they verified.
+type Request struct {
+	Owner, Repo    string
+	InstallationID int64
+	Environment    *config.Environment
+	Ref, SHA       string
+	Task           string // deploy | deploy:rollback
+	Trigger        string // comment | rollback-button
+	RequestedBy    string
+	PRNumber       int
+	RollbackOf     int64  // GitHub deployment id rolled back
+	RequestKey     string // dedupes retried requests
+	Strategy       string // overrides the config's strategy
+	DryRun         bool
+	PreviousSHA    string // known target of a rollback's "previous"
+	// Permission is the permission gate's result, read from the API when the
+	// request was accepted.
+	Permission checks.Result
+}
+
+// Start records the request and its step list and enqueues the first step,
+// in one transaction. A repeated request (same RequestKey) returns the
+// existing deployment and false.
+func (s *Service) Start(ctx context.Context, req Request) (*store.Deployment, bool, error) {
+	envJSON, err := json.Marshal(req.Environment)
+	if err != nil {
+		return nil, false, fmt.Errorf("snapshot environment config: %w", err)
+	}
+	strategy := req.Strategy
+	if strategy == "" {
+		strategy = req.Environment.Strategy.Name
+	}
+	if strategy == "" {
+		strategy = "direct"
+	}
+	gates, _ := json.Marshal([]checks.Result{req.Permission})
+	d := &store.Deployment{
+		RequestKey: req.RequestKey, Repo: req.Owner + "/" + req.Repo, InstallationID: req.InstallationID,
+		Environment: req.Environment.Name, Ref: req.Ref, SHA: req.SHA, Task: req.Task, Trigger: req.Trigger,
+		RequestedBy: req.RequestedBy, PRNumber: req.PRNumber, RollbackOf: req.RollbackOf, Strategy: strategy,
+		Production: req.Environment.Production, State: store.StatePending, EnvConfig: string(envJSON),
+		Gates: string(gates), PreviousSHA: req.PreviousSHA,
+	}
+	steps, err := planSteps(req, strategy)
+	if err != nil {
+		return nil, false, err
+	}
+	var created bool
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		d, created, err = tx.CreateDeployment(ctx, d, steps)
+		if err != nil || !created {
+			return err
+		}
+		return tx.Enqueue(ctx, StepArgs{DeploymentID: d.ID, Step: 0}, stepOpts(time.Time{}))
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("start deployment of %s to %s: %w", req.SHA, req.Environment.Name, err)
+	}
+	return d, created, nil
+}

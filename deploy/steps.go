@@ -1,0 +1,218 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/store"
+)
+
+// createDeployment makes the GitHub Deployment and marks it queued.
+func (r *run) createDeployment(ctx context.Context) (outcome, error) {
+	d := r.d
+	if r.recovering {
+		id, err := r.findOwnDeployment(ctx)
+		if err != nil {
+			return outcome{}, err
+		}
+		if id != 0 {
+			d.GitHubDeploymentID = id
+			return done(fmt.Sprintf("GitHub deployment %d (found after restart)", id)), nil
+		}
+	}
+	req := &github.DeploymentRequest{
+		Ref:                   github.String(d.SHA),
+		Task:                  github.String(d.Task),
+		AutoMerge:             github.Bool(false),
+		RequiredContexts:      &[]string{}, // deploybot runs its own gates
+		Payload:               r.deploymentPayload(),
+		Environment:           github.String(d.Environment),
+		Description:           github.String(truncate(fmt.Sprintf("%s by @%s via deploybot", d.Task, d.RequestedBy), 140)),
+		ProductionEnvironment: github.Bool(d.Production),
+		TransientEnvironment:  github.Bool(false),
+	}
+	dep, resp, err := r.gh.Repositories.CreateDeployment(ctx, r.owner, r.repo, req)
+	if err != nil {
+		if permanent(err) {
+			return fail("GitHub refused the deployment: " + githubMessage(err)), nil
+		}
+		return outcome{}, err
+	}
+	if resp.StatusCode == 202 || dep.GetID() == 0 {
+		// 202 means GitHub merged the default branch into the ref instead of
+		// deploying it; auto_merge is off, so this should never happen.
+		return fail("GitHub answered 202 (auto-merge) instead of creating a deployment"), nil
+	}
+	d.GitHubDeploymentID = dep.GetID()
+	if err := r.status(ctx, "queued", "Queued by @"+d.RequestedBy); err != nil {
+		return outcome{}, err
+	}
+	return done(fmt.Sprintf("GitHub deployment %d created", dep.GetID())), nil
+}
+
+func (r *run) deploymentPayload() map[string]any {
+	d := r.d
+	var rollbackOf any
+	if d.RollbackOf != 0 {
+		rollbackOf = d.RollbackOf
+	}
+	return map[string]any{"deploybot": map[string]any{
+		"id":           d.ID,
+		"trigger":      d.Trigger,
+		"requested_by": d.RequestedBy,
+		"strategy":     d.Strategy,
+		"backup_tag":   backupTagName(d),
+		"rollback_of":  rollbackOf,
+	}}
+}
+
+// findOwnDeployment looks for the GitHub deployment an interrupted attempt
+// may have created, by the deploybot id in its payload.
+func (r *run) findOwnDeployment(ctx context.Context) (int64, error) {
+	deps, _, err := r.gh.Repositories.ListDeployments(ctx, r.owner, r.repo, &github.DeploymentsListOptions{
+		SHA: r.d.SHA, Environment: r.d.Environment, Task: r.d.Task, ListOptions: github.ListOptions{PerPage: 30}})
+	if err != nil {
+		return 0, err
+	}
+	for _, dep := range deps {
+		var p struct {
+			Deploybot struct {
+				ID int64 `json:"id"`
+			} `json:"deploybot"`
+		}
+		if json.Unmarshal(dep.Payload, &p) == nil && p.Deploybot.ID == r.d.ID {
+			return dep.GetID(), nil
+		}
+	}
+	return 0, nil
+}
+
+// createComment posts the deployment record on the pull request.
+func (r *run) createComment(ctx context.Context) (outcome, error) {
+	if r.d.PRNumber == 0 {
+		return done("no pull request to comment on"), nil
+	}
+	if r.recovering {
+		comments, _, err := r.gh.Issues.ListComments(ctx, r.owner, r.repo, r.d.PRNumber, &github.IssueListCommentsOptions{
+			ListOptions: github.ListOptions{PerPage: 100}})
+		if err != nil {
+			return outcome{}, err
+		}
+		for _, c := range comments {
+			if strings.Contains(c.GetBody(), recordMarker(r.d.ID)) {
+				r.d.CommentID = c.GetID()
+				return done("record comment found after restart"), nil
+			}
+		}
+	}
+	c, _, err := r.gh.Issues.CreateComment(ctx, r.owner, r.repo, r.d.PRNumber, &github.IssueComment{Body: github.String(r.record())})
+	if err != nil {
+		return outcome{}, err
+	}
+	r.d.CommentID = c.GetID()
+	return done("record comment posted"), nil
+}
+
+// lock takes the environment's in-flight slot or parks the deployment in
+// the FIFO queue. The decision and the parking commit together.
+func (r *run) lock(ctx context.Context) (outcome, error) {
+	o := outcome{kind: outcomeDone}
+	var holder int64
+	var ahead int
+	o.inTx = func(ctx context.Context, tx *store.Tx, o *outcome) error {
+		var err error
+		if holder, err = tx.AcquireLock(ctx, r.d.Repo, r.d.Environment, r.d.ID); err != nil {
+			return err
+		}
+		if holder == r.d.ID {
+			r.d.State = store.StateRunning
+			o.kind, o.detail = outcomeDone, r.d.Environment+" is ours"
+			if r.st.Attempts > 1 || r.st.Detail != "" {
+				o.detail = r.d.Environment + " is ours (waited in queue)"
+			}
+			return nil
+		}
+		o.kind, o.detail = outcomePark, fmt.Sprintf("waiting for deployment #%d", holder)
+		return nil
+	}
+	o.afterCommit = func(ctx context.Context) error {
+		if o.kind != outcomePark {
+			return nil
+		}
+		ahead, _ = r.svc.Store.QueuedAhead(ctx, r.d.Repo, r.d.Environment, r.d.ID)
+		r.st.Detail = fmt.Sprintf("waiting for deployment #%d to finish (%d queued ahead)", holder, ahead)
+		if err := r.status(ctx, "queued", fmt.Sprintf("Waiting for deployment #%d to %s", holder, r.d.Environment)); err != nil {
+			return err
+		}
+		return r.updateComment(ctx)
+	}
+	return o, nil
+}
+
+// gates evaluates the gates and posts the summary check run deploy/<env>.
+func (r *run) gates(ctx context.Context) (outcome, error) {
+	var results []checks.Result
+	_ = json.Unmarshal([]byte(r.d.Gates), &results)
+	results = keepGate(results, "permission")
+	lockIn := checks.Input{Repo: r.d.Repo, SHA: r.d.SHA, Environment: r.env, DeploymentID: r.d.ID, LockHolder: r.d.ID}
+	if r.d.GitHubDeploymentID == 0 { // dry run: report the lock without taking it
+		holder, err := r.svc.Store.LockHolder(ctx, r.d.Repo, r.d.Environment)
+		if err != nil {
+			return outcome{}, err
+		}
+		if holder != 0 {
+			lockIn.LockHolder = holder
+		}
+	}
+	lockResult, err := checks.Lock{}.Evaluate(ctx, lockIn)
+	if err != nil {
+		return outcome{}, err
+	}
+	results = append(results, lockResult)
+	b, _ := json.Marshal(results)
+	r.d.Gates = string(b)
+	overall := checks.Overall(results)
+	if r.d.GitHubDeploymentID == 0 && overall == checks.Wait {
+		overall = checks.Pass // a dry run reports waiting as information
+	}
+	if err := r.ensureCheckRun(ctx, overall); err != nil {
+		return outcome{}, err
+	}
+	if overall == checks.Block {
+		for _, g := range results {
+			if g.Verdict == checks.Block {
+				return fail(fmt.Sprintf("gate %s blocked: %s", g.Gate, g.Reason)), nil
+			}
+		}
+	}
+	if err := r.status(ctx, "in_progress", "Gates passed: "+gateNames(results)); err != nil {
+		return outcome{}, err
+	}
+	if err := r.updateComment(ctx); err != nil {
+		return outcome{}, err
+	}
+	return done("overall_status=" + string(overall)), nil
+}
+
+func keepGate(results []checks.Result, name string) []checks.Result {
+	var out []checks.Result
+	for _, g := range results {
+		if g.Gate == name {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func gateNames(results []checks.Result) string {
+	names := make([]string, len(results))
+	for i, g := range results {
+		names[i] = g.Gate
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,124 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/go-github/v62/github"
+)
+
+// backupResult is what the backup step found live.
+type backupResult struct {
+	LiveSHA        string `json:"live_sha,omitempty"`
+	LiveDeployment int64  `json:"live_deployment,omitempty"` // GitHub id of the live deployment
+	Tag            string `json:"tag,omitempty"`
+}
+
+// backup tags the SHA live in the environment: the newest deployment (other
+// than this one) whose newest status is success.
+func (r *run) backup(ctx context.Context) (outcome, error) {
+	if err := r.status(ctx, "in_progress", "Backup: tagging what is live in "+r.d.Environment); err != nil {
+		return outcome{}, err
+	}
+	live, err := r.findLive(ctx)
+	if err != nil {
+		return outcome{}, err
+	}
+	if live == nil {
+		r.d.PreviousSHA = ""
+		return outcome{kind: outcomeDone, detail: "nothing live in " + r.d.Environment + " yet; no backup tag", result: backupResult{}}, nil
+	}
+	res := backupResult{LiveSHA: live.GetSHA(), LiveDeployment: live.GetID()}
+	tag, err := r.createTag(ctx, backupTagName(r.d), res.LiveSHA)
+	if err != nil {
+		return outcome{}, err
+	}
+	res.Tag = tag
+	r.d.PreviousSHA, r.d.BackupTag = res.LiveSHA, tag
+	return outcome{kind: outcomeDone, detail: fmt.Sprintf("tagged %s at %s", tag, short(res.LiveSHA)), result: res}, nil
+}
+
+const maxLiveScan = 10
+
+func (r *run) findLive(ctx context.Context) (*github.Deployment, error) {
+	deps, _, err := r.gh.Repositories.ListDeployments(ctx, r.owner, r.repo, &github.DeploymentsListOptions{
+		Environment: r.d.Environment, ListOptions: github.ListOptions{PerPage: maxLiveScan}})
+	if err != nil {
+		return nil, err
+	}
+	for _, dep := range deps {
+		if dep.GetID() >= r.d.GitHubDeploymentID && r.d.GitHubDeploymentID != 0 {
+			continue // this deployment, or one requested after it
+		}
+		statuses, _, err := r.gh.Repositories.ListDeploymentStatuses(ctx, r.owner, r.repo, dep.GetID(), &github.ListOptions{PerPage: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(statuses) > 0 && statuses[0].GetState() == "success" {
+			return dep, nil
+		}
+	}
+	return nil, nil
+}
+
+// createTag creates refs/tags/<name> at sha. A tag left by an interrupted
+// attempt at the same SHA counts as created.
+func (r *run) createTag(ctx context.Context, name, sha string) (string, error) {
+	for _, candidate := range []string{name, fmt.Sprintf("%s-%d", name, r.d.ID)} {
+		_, _, err := r.gh.Git.CreateRef(ctx, r.owner, r.repo, &github.Reference{
+			Ref: github.String("refs/tags/" + candidate), Object: &github.GitObject{SHA: github.String(sha)}})
+		if err == nil {
+			return candidate, nil
+		}
+		var ge *github.ErrorResponse
+		if !errors.As(err, &ge) || ge.Response == nil || ge.Response.StatusCode != http.StatusUnprocessableEntity {
+			return "", err
+		}
+		existing, _, err := r.gh.Git.GetRef(ctx, r.owner, r.repo, "tags/"+candidate)
+		if err != nil {
+			return "", err
+		}
+		if existing.GetObject().GetSHA() == sha {
+			return candidate, nil
+		}
+	}
+	return "", permanentError{fmt.Errorf("backup tag %s exists at another commit", name)}
+}
+
+// execute runs one strategy step through the environment's executor.
+func (r *run) execute(ctx context.Context) (outcome, error) {
+	var spec ExecSpec
+	if err := json.Unmarshal([]byte(r.st.Spec), &spec); err != nil {
+		return outcome{}, permanentError{fmt.Errorf("decode step spec: %w", err)}
+	}
+	desc := fmt.Sprintf("Deploying %s to %s (%s, step %d/%d)", short(r.d.SHA), r.d.Environment, r.d.Strategy, spec.Index, spec.Total)
+	if err := r.status(ctx, "in_progress", desc); err != nil {
+		return outcome{}, err
+	}
+	res, err := r.svc.webhookExecutor().Run(ctx, r.env.Executor.Webhook, r.stepJSON(spec), r.idempotencyKey())
+	if err != nil {
+		if r.st.Attempts < 3 {
+			return outcome{}, err // transport error: retry with the same idempotency key
+		}
+		return fail(fmt.Sprintf("executor unreachable after %d attempts: %v", r.st.Attempts, err)), nil
+	}
+	if !res.OK() {
+		return outcome{kind: outcomeFail, reason: "executor answered " + res.Summary(), detail: "executor answered " + res.Summary(), result: res}, nil
+	}
+	return outcome{kind: outcomeDone, detail: "executor answered " + res.Summary(), result: res}, nil
+}
+
+func (r *run) idempotencyKey() string {
+	return fmt.Sprintf("deploybot-%s-%d-step-%d", r.d.Repo, r.d.ID, r.st.Index)
+}
+
+func (r *run) stepJSON(spec ExecSpec) StepPayload {
+	return StepPayload{
+		Action: spec.Action, DeploymentID: r.d.GitHubDeploymentID, Repository: r.d.Repo,
+		Environment: r.d.Environment, Ref: r.d.Ref, SHA: r.d.SHA, PreviousSHA: r.d.PreviousSHA,
+		Strategy: r.d.Strategy, Step: spec,
+	}
+}

@@ -1,0 +1,47 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-github/v62/github"
+	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/deploybot/deploybot/deploy"
+)
+
+// CheckRun handles presses of the Rollback button on deploy/<env> check runs.
+type CheckRun struct{ *Base }
+
+func (h *CheckRun) Handles() []string { return []string{"check_run"} }
+
+func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	var event github.CheckRunEvent
+	if err := json.Unmarshal(payload, &event); err != nil {
+		return fmt.Errorf("decode check_run: %w", err)
+	}
+	if event.GetAction() != "requested_action" || event.GetRequestedAction().Identifier != "rollback" {
+		return nil
+	}
+	if app := event.GetCheckRun().GetApp(); app != nil && app.GetID() != h.AppID {
+		return nil // another app's check run
+	}
+	repo := event.GetRepo()
+	installationID := githubapp.GetInstallationIDFromEvent(&event)
+	ctx, logger := githubapp.PrepareRepoContext(ctx, installationID, repo)
+	logger.Info().Int64("check_run", event.GetCheckRun().GetID()).Str("actor", event.GetSender().GetLogin()).Msg("rollback requested")
+
+	client, err := h.NewInstallationClient(installationID)
+	if err != nil {
+		return fmt.Errorf("installation client: %w", err)
+	}
+	return h.Deploy.OnRollbackButton(ctx, client, deploy.RollbackPress{
+		Owner:          repo.GetOwner().GetLogin(),
+		Repo:           repo.GetName(),
+		DefaultBranch:  repo.GetDefaultBranch(),
+		InstallationID: installationID,
+		CheckRunID:     event.GetCheckRun().GetID(),
+		Actor:          event.GetSender().GetLogin(),
+	})
+}
