@@ -65,7 +65,15 @@ func (s *Sim) Deliveries() []Delivery {
 func (s *Sim) PendingDeliveries() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.queue)
+	// Count in-flight deliveries too: one taken off the queue is pending
+	// until its POST has been answered.
+	n := 0
+	for _, d := range s.deliveries {
+		if !d.Delivered {
+			n++
+		}
+	}
+	return n
 }
 
 // WaitForDeliveries waits until every queued delivery has been attempted.

@@ -1,0 +1,280 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/deploybot/deploybot/internal/githubsim"
+)
+
+// A writer comments /deploy staging; staging is live, and everything GitHub
+// shows about it is right.
+func TestWriterDeploysPRToStaging(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	pr, sha := s.openPR("feature/cart", "walt")
+	commentID := s.comment(pr, "walt", "/deploy staging")
+
+	deps := s.deploymentsFinished(1)
+	if len(deps) != 1 {
+		t.Fatalf("want exactly one deployment (the echoed deployment webhook must not start a second run), got %d", len(deps))
+	}
+	d := deps[0]
+	if d.SHA != sha || d.Environment != "staging" || d.Task != "deploy" || d.ProductionEnvironment {
+		t.Fatalf("deployment = %+v", d)
+	}
+	if got, want := strings.Join(states(d), ","), "queued,in_progress,in_progress,in_progress,in_progress,success"; got != want {
+		t.Errorf("statuses = %s, want %s", got, want)
+	}
+	last := d.Statuses[len(d.Statuses)-1]
+	if last.EnvironmentURL != "https://staging.shop.example" || !strings.Contains(last.LogURL, "/deployments/") {
+		t.Errorf("success status environment_url=%q log_url=%q", last.EnvironmentURL, last.LogURL)
+	}
+	for _, st := range d.Statuses[1:5] {
+		if st.Description == "" {
+			t.Errorf("in_progress status without a description naming the step")
+		}
+	}
+	p := payloadDeploybot(t, d)
+	if p["trigger"] != "comment" || p["requested_by"] != "walt" || p["strategy"] != "direct" || p["rollback_of"] != nil {
+		t.Errorf("payload.deploybot = %v", p)
+	}
+	if got := s.Target.Live("staging"); got != sha {
+		t.Errorf("target has %s live, want %s", got, sha)
+	}
+	calls, keys := s.Target.Calls()
+	if len(calls) != 1 || calls[0].Action != "deploy" || calls[0].DeploymentID != d.ID || keys[0] == "" {
+		t.Errorf("executor calls = %+v keys %v", calls, keys)
+	}
+
+	cr := s.checkRun(sha, "deploy/staging")
+	if cr.Status != "completed" || cr.Conclusion != "success" || cr.Output.Title != "overall_status=PASS" {
+		t.Errorf("check run = %s/%s %q", cr.Status, cr.Conclusion, cr.Output.Title)
+	}
+	contains(t, "check run summary", cr.Output.Summary, "| `permission` | ✅ PASS |")
+	contains(t, "check run summary", cr.Output.Summary, "| `lock` | ✅ PASS |")
+	if len(cr.Actions) != 0 {
+		t.Errorf("a successful deployment offers actions %v", cr.Actions)
+	}
+
+	if r := s.Sim.Reactions(commentID); len(r) != 1 || r[0].Content != "eyes" {
+		t.Errorf("reactions on the command = %+v, want one 👀", r)
+	}
+	comments := s.deploybotComments(pr)
+	if len(comments) != 1 {
+		t.Fatalf("deploybot wrote %d comments, want one record edited in place: %q", len(comments), comments)
+	}
+	record := comments[0]
+	for _, want := range []string{"is live in **staging**", sha, "@walt (comment)", "| finish | done |", "| verify | done |", "GitHub deployment"} {
+		contains(t, "record", record, want)
+	}
+}
+
+// API economy: the happy path stays within 25 requests after the token
+// exchange; a second deploy re-reads config and permission as 304s.
+func TestDeployAPIEconomy(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	pr, _ := s.openPR("feature/a", "walt")
+	s.comment(pr, "walt", "/deploy staging")
+	s.deploymentsFinished(1)
+
+	count := func(reqs []githubsim.Request) (total int, ops map[string]int) {
+		ops = map[string]int{}
+		for _, r := range reqs {
+			if r.Operation == "apps/create-installation-access-token" || r.Operation == "apps/get-authenticated" {
+				continue
+			}
+			total++
+			ops[r.Operation]++
+		}
+		return total, ops
+	}
+	total, ops := count(s.Sim.Requests())
+	t.Logf("first deploy: %d requests: %v", total, ops)
+	if total > 25 {
+		t.Errorf("happy-path /deploy staging made %d REST requests, budget is 25: %v", total, ops)
+	}
+
+	s.Sim.ResetRequests()
+	s.Repo.Commit("feature/a", map[string]string{"more.txt": "x"}, "second commit")
+	s.comment(pr, "walt", "/deploy staging")
+	s.deploymentsFinished(2)
+	reqs := s.Sim.Requests()
+	total2, ops2 := count(reqs)
+	t.Logf("second deploy: %d requests: %v", total2, ops2)
+	notModified := map[string]bool{}
+	for _, r := range reqs {
+		if r.Status == 304 {
+			notModified[r.Operation] = true
+		}
+	}
+	for _, op := range []string{"repos/get-content", "repos/get-collaborator-permission-level"} {
+		if !notModified[op] {
+			t.Errorf("second deploy did not re-read %s with a conditional request (304s: %v)", op, notModified)
+		}
+	}
+	if ops2["apps/create-installation-access-token"] != 0 {
+		t.Errorf("second deploy exchanged a new installation token; tokens must be cached")
+	}
+}
+
+// A second deploy tags a backup of what was live; a failing one gets
+// rollback instructions and a Rollback button; pressing it redeploys the
+// previous good SHA as a deploy:rollback deployment.
+func TestFailedDeployIsRolledBackWithTheButton(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("mia", "maintain")
+	s.Repo.SetPermission("rita", "read")
+	pr1, good := s.openPR("feature/good", "mia")
+	s.comment(pr1, "mia", "/deploy staging")
+	s.deploymentsFinished(1)
+
+	pr2, bad := s.openPR("feature/bad", "mia")
+	s.Target.MarkUnhealthy(bad)
+	s.comment(pr2, "mia", "/deploy")
+	deps := s.deploymentsFinished(2)
+	failed := deps[1]
+	if failed.SHA != bad || failed.LatestState() != "failure" {
+		t.Fatalf("second deployment = %s %v", failed.SHA, states(failed))
+	}
+	contains(t, "failure status", failed.Statuses[len(failed.Statuses)-1].Description, "health check")
+
+	var backup string
+	for ref, sha := range s.Sim.Refs(SandboxRepoFull) {
+		if strings.HasPrefix(ref, "refs/tags/deploy-backup/staging/") {
+			if sha != good {
+				t.Errorf("backup tag %s points at %s, want the live %s", ref, sha, good)
+			}
+			backup = ref
+		}
+	}
+	if backup == "" {
+		t.Fatalf("no backup tag created before deploying over %s", good)
+	}
+
+	cr := s.checkRun(bad, "deploy/staging")
+	if cr.Conclusion != "failure" || len(cr.Actions) != 1 || cr.Actions[0].Identifier != "rollback" {
+		t.Fatalf("failed check run = %s %+v", cr.Conclusion, cr.Actions)
+	}
+	if a := cr.Actions[0]; len(a.Label) > 20 || len(a.Description) > 40 {
+		t.Errorf("action exceeds GitHub's limits: %+v", a)
+	}
+	record := s.deploybotComments(pr2)[0]
+	contains(t, "failed record", record, "**Rollback** to `"+good[:7]+"`")
+	contains(t, "failed record", record, strings.TrimPrefix(backup, "refs/tags/"))
+
+	// A reader presses the button: refused with a reply, nothing deployed.
+	s.Sim.PressRequestedAction(SandboxRepoFull, cr.ID, "rita", "rollback")
+	s.settle()
+	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 2 {
+		t.Fatalf("a read-only user's rollback created a deployment")
+	}
+	comments := s.deploybotComments(pr2)
+	contains(t, "reply to reader", comments[len(comments)-1], "@rita you can't roll back")
+
+	// The maintainer presses it (twice: one rollback).
+	s.Sim.PressRequestedAction(SandboxRepoFull, cr.ID, "mia", "rollback")
+	s.Sim.PressRequestedAction(SandboxRepoFull, cr.ID, "mia", "rollback")
+	deps = s.deploymentsFinished(3)
+	if len(deps) != 3 {
+		t.Fatalf("two presses made %d deployments, want 3 in all", len(deps))
+	}
+	rb := deps[2]
+	if rb.Task != "deploy:rollback" || rb.SHA != good || rb.LatestState() != "success" {
+		t.Fatalf("rollback deployment = task %s sha %s states %v", rb.Task, rb.SHA, states(rb))
+	}
+	if p := payloadDeploybot(t, rb); fmt.Sprintf("%.0f", p["rollback_of"]) != fmt.Sprint(failed.ID) || p["trigger"] != "rollback-button" {
+		t.Errorf("rollback payload = %v, want rollback_of %d", p, failed.ID)
+	}
+	if s.Target.Live("staging") != good {
+		t.Errorf("after rollback %s is live, want %s", s.Target.Live("staging"), good)
+	}
+	calls, _ := s.Target.Calls()
+	if last := calls[len(calls)-1]; last.Action != "rollback" || last.SHA != good {
+		t.Errorf("last executor call = %+v", last)
+	}
+}
+
+// Production: GitHub leaves older production deployments active, so
+// deploybot marks the previous one inactive itself.
+func TestProductionSuccessDeactivatesPrevious(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("mia", "maintain")
+	pr1, _ := s.openPR("feature/one", "mia")
+	s.comment(pr1, "mia", "/deploy prod")
+	s.deploymentsFinished(1)
+	pr2, _ := s.openPR("feature/two", "mia")
+	s.comment(pr2, "mia", "/deploy production")
+	deps := s.deploymentsFinished(2)
+	if !deps[0].ProductionEnvironment || deps[0].Environment != "production" {
+		t.Fatalf("first deployment is not a production one: %+v", deps[0])
+	}
+	if deps[0].LatestState() != "inactive" || deps[1].LatestState() != "success" {
+		t.Fatalf("states: first %v, second %v", states(deps[0]), states(deps[1]))
+	}
+}
+
+// Commands deploybot cannot run get one short reply and nothing else.
+func TestCommandsThatCannotRunGetOneReply(t *testing.T) {
+	for _, tc := range []struct {
+		name, user, role, body string
+		fork                   bool
+		reply                  string
+	}{
+		{name: "unknown environment", user: "walt", role: "write", body: "/deploy qa", reply: "unknown environment `qa` (known: `production`, `staging`)"},
+		{name: "bad flag", user: "walt", role: "write", body: "/deploy staging --force", reply: "unknown flag `--force`"},
+		{name: "writer to production", user: "walt", role: "write", body: "/deploy prod", reply: "needs maintain"},
+		{name: "triage user", user: "tina", role: "triage", body: "/deploy staging", reply: "@tina has triage"},
+		{name: "outsider", user: "olga", role: "", body: "/deploy staging", reply: "@olga has read"},
+		{name: "fork head", user: "walt", role: "write", body: "/deploy staging", fork: true, reply: "comes from a fork"},
+		{name: "unknown ref", user: "walt", role: "write", body: "/deploy staging no-such-branch", reply: "can't find `no-such-branch`"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStory(t, "")
+			if tc.role != "" {
+				s.Repo.SetPermission(tc.user, tc.role)
+			}
+			var pr int
+			if tc.fork {
+				fork := s.Sim.AddRepo("mallory", "shop", "main")
+				fork.Commit("evil", map[string]string{"x": "y"}, "evil")
+				pr = s.Repo.OpenForkPR(fork, "evil", "main", "mallory", "Improve things")
+			} else {
+				pr, _ = s.openPR("feature/x", tc.user)
+			}
+			id := s.comment(pr, tc.user, tc.body)
+			s.settle()
+			if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 0 {
+				t.Fatalf("%d deployments created", n)
+			}
+			replies := s.deploybotComments(pr)
+			if len(replies) != 1 {
+				t.Fatalf("deploybot wrote %d comments, want 1: %q", len(replies), replies)
+			}
+			contains(t, "reply", replies[0], tc.reply)
+			contains(t, "reply", replies[0], "@"+tc.user)
+			if r := s.Sim.Reactions(id); len(r) != 1 {
+				t.Errorf("want a 👀 reaction, got %+v", r)
+			}
+		})
+	}
+}
+
+// Edited comments, other bots and plain comments are ignored entirely.
+func TestIgnoredComments(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	pr, _ := s.openPR("feature/x", "walt")
+	s.comment(pr, "walt", "looks good, will /deploy later")
+	id := s.comment(pr, "walt", "thanks")
+	s.Sim.EditComment(id, "/deploy staging")
+	s.settle()
+	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 0 {
+		t.Fatalf("%d deployments from ignored comments", n)
+	}
+	if c := s.deploybotComments(pr); len(c) != 0 {
+		t.Fatalf("deploybot answered ignored comments: %q", c)
+	}
+}
