@@ -61,7 +61,7 @@ type outcome struct {
 	// change it (the lock step decides there, atomically with parking).
 	inTx func(ctx context.Context, tx *store.Tx, o *outcome) error
 	// afterCommit runs once the outcome is committed (best-effort notices).
-	afterCommit func(ctx context.Context) error
+	afterCommit func(ctx context.Context, o outcome) error
 }
 
 func done(detail string) outcome { return outcome{kind: outcomeDone, detail: detail} }
@@ -218,7 +218,7 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 		return fmt.Errorf("record step %s of deployment %d: %w", r.st.Name, r.d.ID, err)
 	}
 	if o.afterCommit != nil {
-		if err := o.afterCommit(ctx); err != nil {
+		if err := o.afterCommit(ctx, o); err != nil {
 			r.log.Warn().Err(err).Msg("notice after step failed")
 		}
 	}

@@ -60,9 +60,13 @@ type StepArgs struct {
 
 func (StepArgs) Kind() string { return "deploy_step" }
 
-// stepOpts makes enqueueing a step idempotent: one job per deployment+step.
+// stepOpts schedules a step job. Each job is enqueued in the transaction
+// that moves the deployment's cursor, so exactly one exists per move; a
+// stale or repeated job finds the cursor elsewhere and does nothing. (No
+// River uniqueness: a parked lock step must be enqueued again while its
+// earlier job may still be finishing.)
 func stepOpts(at time.Time) *river.InsertOpts {
-	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, ScheduledAt: at}
+	return &river.InsertOpts{ScheduledAt: at}
 }
 
 // Request asks for a deployment. Handlers build it from what they verified.

@@ -110,6 +110,7 @@ func (r *run) createComment(ctx context.Context) (outcome, error) {
 			}
 		}
 	}
+	r.st.State, r.st.Detail = store.StepDone, "record comment posted"
 	c, _, err := r.gh.Issues.CreateComment(ctx, r.owner, r.repo, r.d.PRNumber, &github.IssueComment{Body: github.String(r.record())})
 	if err != nil {
 		return outcome{}, err
@@ -140,7 +141,7 @@ func (r *run) lock(ctx context.Context) (outcome, error) {
 		o.kind, o.detail = outcomePark, fmt.Sprintf("waiting for deployment #%d", holder)
 		return nil
 	}
-	o.afterCommit = func(ctx context.Context) error {
+	o.afterCommit = func(ctx context.Context, o outcome) error {
 		if o.kind != outcomePark {
 			return nil
 		}
