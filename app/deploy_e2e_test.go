@@ -278,3 +278,82 @@ func TestIgnoredComments(t *testing.T) {
 		t.Fatalf("deploybot answered ignored comments: %q", c)
 	}
 }
+
+// --dry-run runs the gates and reports; nothing is deployed.
+func TestDryRunDeploysNothing(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	pr, sha := s.openPR("feature/x", "walt")
+	s.comment(pr, "walt", "/deploy staging --dry-run")
+	if err := s.Sim.WaitFor(s.ctx, func() bool {
+		c := s.deploybotComments(pr)
+		return len(c) == 1 && strings.Contains(c[0], "Dry run")
+	}); err != nil {
+		t.Fatalf("no dry-run record: %q", s.deploybotComments(pr))
+	}
+	s.settle()
+	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 0 {
+		t.Fatalf("a dry run created %d deployments", n)
+	}
+	if calls, _ := s.Target.Calls(); len(calls) != 0 {
+		t.Fatalf("a dry run called the executor")
+	}
+	cr := s.checkRun(sha, "deploy/staging")
+	if cr.Output.Title != "overall_status=PASS" || cr.Conclusion != "success" {
+		t.Errorf("dry-run check run = %s %q", cr.Conclusion, cr.Output.Title)
+	}
+	contains(t, "dry-run record", s.deploybotComments(pr)[0], "nothing was deployed")
+}
+
+// A redelivered webhook has exactly one effect.
+func TestRedeliveredCommentDeploysOnce(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	pr, _ := s.openPR("feature/x", "walt")
+	s.comment(pr, "walt", "/deploy staging")
+	s.deploymentsFinished(1)
+	var id string
+	for _, d := range s.Sim.Deliveries() {
+		if d.Event == "issue_comment" {
+			id = d.ID
+		}
+	}
+	if err := s.Sim.Redeliver(id); err != nil {
+		t.Fatal(err)
+	}
+	s.settle()
+	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 1 {
+		t.Fatalf("redelivery made %d deployments, want 1", n)
+	}
+	var statuses []int
+	for _, d := range s.Sim.Deliveries() {
+		if d.ID == id {
+			statuses = append(statuses, d.Status)
+		}
+	}
+	if len(statuses) != 2 || statuses[0] != 202 || statuses[1] != 202 {
+		t.Errorf("delivery answers = %v, want 202 twice", statuses)
+	}
+}
+
+// A 202 from the create-deployment endpoint (GitHub auto-merged instead of
+// deploying) is an error, never a deployment.
+func TestAutoMerge202IsAnError(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	pr, _ := s.openPR("feature/x", "walt")
+	s.Sim.Inject(githubsim.Fault{Method: "POST", PathPrefix: "/repos/acme/shop/deployments", N: 1, Status: 202,
+		Body: `{"message":"Auto-merged main into feature/x on deployment."}`})
+	s.comment(pr, "walt", "/deploy staging")
+	if err := s.Sim.WaitFor(s.ctx, func() bool {
+		c := s.deploybotComments(pr)
+		return len(c) == 1 && strings.Contains(c[0], "failed")
+	}); err != nil {
+		t.Fatalf("no failure record: %q", s.deploybotComments(pr))
+	}
+	s.settle()
+	contains(t, "record", s.deploybotComments(pr)[0], "202")
+	if calls, _ := s.Target.Calls(); len(calls) != 0 {
+		t.Fatalf("executor called after a 202")
+	}
+}

@@ -85,7 +85,7 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 	}
 	req := Request{
 		Owner: c.Owner, Repo: c.Repo, InstallationID: c.InstallationID, Environment: env,
-		Task: "deploy", Trigger: "comment", RequestedBy: c.Author, RequestKey: fmt.Sprintf("comment:%d", c.CommentID),
+		Task: TaskDeploy, Trigger: "comment", RequestedBy: c.Author, RequestKey: fmt.Sprintf("comment:%d", c.CommentID),
 		Strategy: cmd.Strategy, DryRun: cmd.DryRun, Permission: perm,
 	}
 	if c.IsPullRequest {

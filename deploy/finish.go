@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 
@@ -16,14 +17,14 @@ import (
 // that records the end.
 func (r *run) finish(ctx context.Context) (outcome, error) {
 	d := r.d
-	dry := d.GitHubDeploymentID == 0
+	dry := d.Task == TaskDryRun
 	success := d.Reason == ""
 	if d.State != store.StateError {
 		d.State = map[bool]string{true: store.StateSuccess, false: store.StateFailure}[success]
 	}
 	d.FinishedAt = r.svc.now()
 
-	if !dry {
+	if d.GitHubDeploymentID != 0 {
 		if success {
 			if err := r.statusWith(ctx, "success", "Deployed "+short(d.SHA)+" to "+d.Environment, r.env.URL); err != nil {
 				return outcome{}, err
@@ -48,19 +49,25 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 	if err := r.completeCheckRun(ctx, success); err != nil {
 		return outcome{}, err
 	}
-	if err := r.updateComment(ctx); err != nil {
+	if r.d.CommentID == 0 && r.d.PRNumber != 0 {
+		// Failed before the record was posted: post it now, so the person
+		// who asked learns why.
+		if _, err := r.createComment(ctx); err != nil {
+			return outcome{}, err
+		}
+	} else if err := r.updateComment(ctx); err != nil {
 		return outcome{}, err
 	}
 	var next *store.Deployment
 	r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
 		if dry {
-			return nil
+			return nil // a dry run never takes the environment
 		}
 		var err error
 		if next, err = tx.ReleaseLock(ctx, d.Repo, d.Environment, d.ID); err != nil || next == nil {
 			return err
 		}
-		return tx.Enqueue(ctx, StepArgs{DeploymentID: next.ID, Step: next.Step}, stepOpts(r.svc.now()))
+		return tx.Enqueue(ctx, StepArgs{DeploymentID: next.ID, Step: next.Step}, stepOpts(time.Time{}))
 	}
 	if success {
 		return done("deployment " + d.State), nil

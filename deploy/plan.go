@@ -45,7 +45,7 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 	}
 	steps := []store.Step{{Name: stepCreateDeployment}, {Name: stepComment}, {Name: stepLock}, {Name: stepGates}, {Name: stepBackup}}
 	for _, e := range execs {
-		if req.Task == "deploy:rollback" && e.Action == "deploy" {
+		if req.Task == TaskRollback && e.Action == "deploy" {
 			e.Action = "rollback"
 		}
 		spec, _ := json.Marshal(e)

@@ -40,11 +40,14 @@ func (r *run) checkSummary() string {
 
 func headline(d *store.Deployment) string {
 	what := "Deploying"
-	if d.Task == "deploy:rollback" {
+	if d.Task == TaskRollback {
 		what = "Rolling back"
 	}
-	if d.GitHubDeploymentID == 0 && d.Step > 0 && d.EnvConfig != "" && d.Task != "deploy:rollback" && d.CommentID != 0 && d.State == store.StatePending {
+	if d.Task == TaskDryRun {
 		what = "Dry run of"
+		if d.State == store.StateSuccess {
+			return fmt.Sprintf("🧪 Dry run: `%s` could deploy to **%s** (nothing was deployed)", short(d.SHA), d.Environment)
+		}
 	}
 	switch d.State {
 	case store.StateSuccess:

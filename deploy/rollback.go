@@ -62,7 +62,7 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 	}
 	_, _, err = s.Start(ctx, Request{
 		Owner: p.Owner, Repo: p.Repo, InstallationID: p.InstallationID, Environment: env,
-		Ref: failed.PreviousSHA, SHA: failed.PreviousSHA, Task: "deploy:rollback", Trigger: "rollback-button",
+		Ref: failed.PreviousSHA, SHA: failed.PreviousSHA, Task: TaskRollback, Trigger: "rollback-button",
 		RequestedBy: p.Actor, PRNumber: failed.PRNumber, RollbackOf: failed.GitHubDeploymentID,
 		// One rollback per failed deployment, however often the button is pressed.
 		RequestKey: fmt.Sprintf("rollback-of:%d", failed.ID),

@@ -69,6 +69,14 @@ func stepOpts(at time.Time) *river.InsertOpts {
 	return &river.InsertOpts{ScheduledAt: at}
 }
 
+// Tasks of deployments. A dry run creates no GitHub Deployment, so its task
+// is deploybot's own.
+const (
+	TaskDeploy   = "deploy"
+	TaskRollback = "deploy:rollback"
+	TaskDryRun   = "dry-run"
+)
+
 // Request asks for a deployment. Handlers build it from what they verified.
 type Request struct {
 	Owner, Repo    string
@@ -105,6 +113,9 @@ func (s *Service) Start(ctx context.Context, req Request) (*store.Deployment, bo
 		strategy = "direct"
 	}
 	gates, _ := json.Marshal([]checks.Result{req.Permission})
+	if req.DryRun {
+		req.Task = TaskDryRun
+	}
 	d := &store.Deployment{
 		RequestKey: req.RequestKey, Repo: req.Owner + "/" + req.Repo, InstallationID: req.InstallationID,
 		Environment: req.Environment.Name, Ref: req.Ref, SHA: req.SHA, Task: req.Task, Trigger: req.Trigger,

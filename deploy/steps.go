@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -37,16 +38,18 @@ func (r *run) createDeployment(ctx context.Context) (outcome, error) {
 		TransientEnvironment:  github.Bool(false),
 	}
 	dep, resp, err := r.gh.Repositories.CreateDeployment(ctx, r.owner, r.repo, req)
+	var accepted *github.AcceptedError
+	if errors.As(err, &accepted) || (err == nil && (resp.StatusCode == 202 || dep.GetID() == 0)) {
+		// 202 means GitHub merged the default branch into the ref instead
+		// of deploying it. With auto_merge off this should never happen;
+		// it is never mistaken for a deployment.
+		return fail("GitHub answered 202 (auto-merge) instead of creating a deployment; nothing was deployed"), nil
+	}
 	if err != nil {
 		if permanent(err) {
 			return fail("GitHub refused the deployment: " + githubMessage(err)), nil
 		}
 		return outcome{}, err
-	}
-	if resp.StatusCode == 202 || dep.GetID() == 0 {
-		// 202 means GitHub merged the default branch into the ref instead of
-		// deploying it; auto_merge is off, so this should never happen.
-		return fail("GitHub answered 202 (auto-merge) instead of creating a deployment"), nil
 	}
 	d.GitHubDeploymentID = dep.GetID()
 	if err := r.status(ctx, "queued", "Queued by @"+d.RequestedBy); err != nil {
@@ -110,7 +113,9 @@ func (r *run) createComment(ctx context.Context) (outcome, error) {
 			}
 		}
 	}
-	r.st.State, r.st.Detail = store.StepDone, "record comment posted"
+	if r.st.Name == stepComment {
+		r.st.State, r.st.Detail = store.StepDone, "record comment posted"
+	}
 	c, _, err := r.gh.Issues.CreateComment(ctx, r.owner, r.repo, r.d.PRNumber, &github.IssueComment{Body: github.String(r.record())})
 	if err != nil {
 		return outcome{}, err
@@ -161,7 +166,7 @@ func (r *run) gates(ctx context.Context) (outcome, error) {
 	_ = json.Unmarshal([]byte(r.d.Gates), &results)
 	results = keepGate(results, "permission")
 	lockIn := checks.Input{Repo: r.d.Repo, SHA: r.d.SHA, Environment: r.env, DeploymentID: r.d.ID, LockHolder: r.d.ID}
-	if r.d.GitHubDeploymentID == 0 { // dry run: report the lock without taking it
+	if r.d.Task == TaskDryRun { // report the lock without taking it
 		holder, err := r.svc.Store.LockHolder(ctx, r.d.Repo, r.d.Environment)
 		if err != nil {
 			return outcome{}, err
@@ -178,7 +183,7 @@ func (r *run) gates(ctx context.Context) (outcome, error) {
 	b, _ := json.Marshal(results)
 	r.d.Gates = string(b)
 	overall := checks.Overall(results)
-	if r.d.GitHubDeploymentID == 0 && overall == checks.Wait {
+	if r.d.Task == TaskDryRun && overall == checks.Wait {
 		overall = checks.Pass // a dry run reports waiting as information
 	}
 	if err := r.ensureCheckRun(ctx, overall); err != nil {

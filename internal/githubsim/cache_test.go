@@ -114,3 +114,11 @@ func TestAppEndpointsAndReviews(t *testing.T) {
 		t.Fatalf("reviews %v %v", rs, err)
 	}
 }
+
+func TestEveryOperationHasAHandler(t *testing.T) {
+	for _, op := range getSpec().ops {
+		if handlers[op.ID] == nil {
+			t.Errorf("no handler for %s %s (%s)", op.Method, op.Template, op.ID)
+		}
+	}
+}

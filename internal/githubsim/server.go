@@ -114,6 +114,8 @@ func init() {
 		"git/list-matching-refs":                  handleMatchingRefs,
 		"repos/get-commit":                        handleGetCommit,
 		"repos/get-branch":                        handleGetBranch,
+		"apps/get-repo-installation":              handleRepoInstallation,
+		"pulls/list-reviews":                      handleListReviews,
 	}
 }
 
@@ -143,13 +145,8 @@ func (c *call) validationFailed(resource, field, code, message string) (int, any
 // ServeHTTP serves the emulated REST API.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Time: s.now()}
-	status, hdr, body := s.handleLocked(r, raw, &rec)
-	rec.Status = status
-	s.requests = append(s.requests, rec)
-	s.notifyLocked()
-	s.mu.Unlock()
+	status, hdr, body := s.serveLocked(r, raw, &rec)
 
 	for k, v := range hdr {
 		w.Header()[k] = v
@@ -158,6 +155,23 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status != http.StatusNotModified && r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// serveLocked runs handleLocked under the lock, turning a panic (an
+// emulator bug) into a 500 and a violation instead of a deadlock.
+func (s *Sim) serveLocked(r *http.Request, raw []byte, rec *Request) (status int, hdr http.Header, body []byte) {
+	s.mu.Lock()
+	defer func() {
+		if p := recover(); p != nil {
+			s.violateLocked(r.Method, r.URL.Path, rec.Operation, fmt.Sprintf("githubsim bug: panic: %v", p))
+			status, hdr, body = 500, http.Header{"Content-Type": {"application/json; charset=utf-8"}}, []byte(`{"message":"Server Error"}`)
+		}
+		rec.Status = status
+		s.requests = append(s.requests, *rec)
+		s.notifyLocked()
+		s.mu.Unlock()
+	}()
+	return s.handleLocked(r, raw, rec)
 }
 
 func requestID() string {
