@@ -357,3 +357,83 @@ func TestAutoMerge202IsAnError(t *testing.T) {
 		t.Fatalf("executor called after a 202")
 	}
 }
+
+// On an issue (not a PR) /deploy deploys the default branch's head.
+func TestDeployFromAnIssueUsesTheDefaultBranch(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	issue := s.Repo.OpenIssue("walt", "Release train")
+	s.comment(issue, "walt", "/deploy")
+	deps := s.deploymentsFinished(1)
+	if deps[0].SHA != s.Repo.Head("main") || deps[0].Environment != "staging" || deps[0].LatestState() != "success" {
+		t.Fatalf("deployment = %s %s %v, want main's head to staging", deps[0].SHA, deps[0].Environment, states(deps[0]))
+	}
+	if c := s.deploybotComments(issue); len(c) != 1 || !strings.Contains(c[0], "`main` at") {
+		t.Fatalf("record on the issue = %q", c)
+	}
+}
+
+// Deployments created by someone else are not deploybot's to run (yet):
+// nothing happens, in particular no second pipeline.
+func TestForeignDeploymentIsLeftAlone(t *testing.T) {
+	s := newStory(t, "")
+	s.Sim.CreateDeployment(SandboxRepoFull, "octocat", "main", "staging", "deploy", map[string]any{})
+	s.settle()
+	deps := s.Sim.Deployments(SandboxRepoFull)
+	if len(deps) != 1 || len(deps[0].Statuses) != 0 {
+		t.Fatalf("deploybot touched a foreign deployment: %+v", deps)
+	}
+	if calls, _ := s.Target.Calls(); len(calls) != 0 {
+		t.Fatal("executor called for a foreign deployment")
+	}
+}
+
+// Config problems are the user's to fix: a reply naming the lines, never a
+// failed delivery.
+func TestConfigProblemsAreReplies(t *testing.T) {
+	t.Run("invalid config", func(t *testing.T) {
+		s := newStory(t, "environments:\n  staging:\n    executor: { webhook: { url: TARGET/h } }\n    verify:\n      helth: []\n")
+		s.Repo.SetPermission("walt", "write")
+		pr, _ := s.openPR("feature/x", "walt")
+		s.comment(pr, "walt", "/deploy staging")
+		s.settle()
+		replies := s.deploybotComments(pr)
+		if len(replies) != 1 {
+			t.Fatalf("replies = %q", replies)
+		}
+		contains(t, "reply", replies[0], "is invalid")
+		contains(t, "reply", replies[0], "line 5")
+		contains(t, "reply", replies[0], "helth")
+		s.allDeliveriesAccepted()
+	})
+	t.Run("no config", func(t *testing.T) {
+		s := newStory(t, "")
+		bare := s.Sim.AddRepo(SandboxOwner, "bare", "main")
+		bare.Commit("main", map[string]string{"README.md": "bare"}, "init")
+		bare.SetPermission("walt", "write")
+		bare.Commit("feature/x", map[string]string{"x": "y"}, "change")
+		pr := bare.OpenPR("feature/x", "main", "walt", "x")
+		s.Sim.Comment(bare.FullName(), pr, "walt", "/deploy staging")
+		s.settle()
+		var replies []string
+		for _, c := range s.Sim.Comments(bare.FullName(), pr) {
+			if c.User == s.Sim.BotLogin() {
+				replies = append(replies, c.Body)
+			}
+		}
+		if len(replies) != 1 {
+			t.Fatalf("replies = %q", replies)
+		}
+		contains(t, "reply", replies[0], "there is no `.github/deploy.yml` on `main`")
+		s.allDeliveriesAccepted()
+	})
+}
+
+func (s *story) allDeliveriesAccepted() {
+	s.t.Helper()
+	for _, d := range s.Sim.Deliveries() {
+		if d.Status != 202 {
+			s.t.Errorf("delivery %s answered %d", d.Event, d.Status)
+		}
+	}
+}

@@ -87,9 +87,9 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 		Owner: c.Owner, Repo: c.Repo, InstallationID: c.InstallationID, Environment: env,
 		Task: TaskDeploy, Trigger: "comment", RequestedBy: c.Author, RequestKey: fmt.Sprintf("comment:%d", c.CommentID),
 		Strategy: cmd.Strategy, DryRun: cmd.DryRun, Permission: perm,
+		PRNumber: c.Number, // the record goes where the command was written
 	}
 	if c.IsPullRequest {
-		req.PRNumber = c.Number
 		pr, _, err := gh.PullRequests.Get(ctx, c.Owner, c.Repo, c.Number)
 		if err != nil {
 			return Request{}, "", fmt.Errorf("read pull request #%d: %w", c.Number, err)

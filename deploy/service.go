@@ -86,7 +86,7 @@ type Request struct {
 	Task           string // deploy | deploy:rollback
 	Trigger        string // comment | rollback-button
 	RequestedBy    string
-	PRNumber       int
+	PRNumber       int    // issue or pull request the record is posted on (0: none)
 	RollbackOf     int64  // GitHub deployment id rolled back
 	RequestKey     string // dedupes retried requests
 	Strategy       string // overrides the config's strategy

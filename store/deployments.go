@@ -28,7 +28,7 @@ type Deployment struct {
 	Task               string // deploy | deploy:rollback
 	Trigger            string // comment | rollback-button | …
 	RequestedBy        string
-	PRNumber           int
+	PRNumber           int   // issue or pull request holding the record (0: none)
 	RollbackOf         int64 // GitHub deployment id this one rolls back
 	Strategy           string
 	Production         bool
