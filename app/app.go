@@ -168,6 +168,10 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	logger := w.app.Logger.With().Str(githubapp.LogKeyEventType, d.Event).Str(githubapp.LogKeyDeliveryID, d.ID).Logger()
 	ctx = logger.WithContext(ctx)
 	if err := h.Handle(ctx, d.Event, d.ID, d.Payload); err != nil {
+		if wait, ok := deploy.RateLimitWait(err); ok {
+			logger.Warn().Dur("retry_in", wait).Msg("GitHub rate limit; delivery will be handled when it resets")
+			return river.JobSnooze(wait)
+		}
 		return fmt.Errorf("handle %s delivery %s: %w", d.Event, d.ID, err)
 	}
 	return nil

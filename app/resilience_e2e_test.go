@@ -142,3 +142,46 @@ func (s *story) checkRunsNamed(sha, name string) []githubsim.CheckRun {
 	}
 	return out
 }
+
+// deploybot restarts while a deployment waits on a durable timer (a health
+// check retry): the new process picks the deployment up where it was.
+func TestRestartResumesWaitingDeployment(t *testing.T) {
+	s := newStory(t, strings.ReplaceAll(SandboxConfig, "timeout: 3s", "timeout: 1m"))
+	s.Repo.SetPermission("walt", "write")
+	pr, sha := s.openPR("feature/slow", "walt")
+	s.Target.MarkUnhealthy(sha)
+	s.comment(pr, "walt", "/deploy staging")
+	verifying := func() bool {
+		for _, d := range s.Sim.Deployments(SandboxRepoFull) {
+			for _, st := range d.Statuses {
+				if strings.HasPrefix(st.Description, "Verifying") {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if err := s.Sim.WaitFor(s.ctx, verifying); err != nil {
+		t.Fatal("never reached verification")
+	}
+	if err := s.Restart(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Target.MarkHealthy(sha) // the service comes up while deploybot restarts
+	deps := s.deploymentsFinished(1)
+	if len(deps) != 1 || deps[0].LatestState() != "success" {
+		t.Fatalf("after restart: %v", summarize(deps))
+	}
+	if calls, _ := s.Target.Calls(); len(calls) != 1 {
+		t.Fatalf("executor called %d times across the restart, want once", len(calls))
+	}
+	var verifyStatuses int
+	for _, st := range deps[0].Statuses {
+		if strings.HasPrefix(st.Description, "Verifying") {
+			verifyStatuses++
+		}
+	}
+	if verifyStatuses != 1 {
+		t.Errorf("verification restarted from scratch (%d 'Verifying' statuses)", verifyStatuses)
+	}
+}

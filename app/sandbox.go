@@ -20,6 +20,7 @@ type Sandbox struct {
 	Server *httptest.Server
 	Target *Target
 	Repo   *githubsim.Repo
+	opts   SandboxOptions
 }
 
 // SandboxOptions configure a Sandbox.
@@ -78,32 +79,45 @@ func NewSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
 		"README.md":          "# shop\n",
 	}, "Add deploy config")
 
-	s := &Sandbox{Sim: sim, Target: target, Repo: repo}
+	s := &Sandbox{Sim: sim, Target: target, Repo: repo, opts: o}
+	if err := s.startDeploybot(ctx); err != nil {
+		target.Close()
+		sim.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sandbox) startDeploybot(ctx context.Context) error {
 	s.Server = httptest.NewUnstartedServer(nil)
 	logger := zerolog.Nop()
-	if o.Logger != nil {
-		logger = *o.Logger
+	if s.opts.Logger != nil {
+		logger = *s.opts.Logger
 	}
 	a, err := New(ctx, Settings{
-		AppID: sim.AppID(), PrivateKey: sim.PrivateKeyPEM(), WebhookSecret: sandboxWebhookSecret,
-		APIURL: sim.URL, WebURL: "https://github.com/", DatabaseURL: o.DatabaseURL,
+		AppID: s.Sim.AppID(), PrivateKey: s.Sim.PrivateKeyPEM(), WebhookSecret: sandboxWebhookSecret,
+		APIURL: s.Sim.URL, WebURL: "https://github.com/", DatabaseURL: s.opts.DatabaseURL,
 		ExecutorSecret: sandboxExecutorSecret, PublicURL: "http://" + s.Server.Listener.Addr().String(),
 		LogFormat: "json",
 	}, Options{Logger: &logger})
 	if err != nil {
-		target.Close()
-		sim.Close()
-		return nil, fmt.Errorf("start deploybot: %w", err)
+		s.Server.Close()
+		return fmt.Errorf("start deploybot: %w", err)
 	}
 	s.App = a
 	s.Server.Config.Handler = a.Handler()
 	s.Server.Start()
-	sim.SetWebhookTarget(s.Server.URL+"/api/github/hook", sandboxWebhookSecret)
-	if err := a.Start(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	s.Sim.SetWebhookTarget(s.Server.URL+"/api/github/hook", sandboxWebhookSecret)
+	return a.Start(ctx)
+}
+
+// Restart stops deploybot (letting running steps finish) and starts a new
+// process on the same database, as a deploy of deploybot itself would.
+func (s *Sandbox) Restart(ctx context.Context) error {
+	s.Server.Close()
+	s.App.Close(ctx)
+	s.App = nil
+	return s.startDeploybot(ctx)
 }
 
 // Settle waits until every webhook the emulator sent is answered and every

@@ -48,6 +48,9 @@ func (t *Target) Close() { t.srv.Close() }
 // MarkUnhealthy makes the health check fail while sha is live.
 func (t *Target) MarkUnhealthy(sha string) { t.mu.Lock(); t.bad[sha] = true; t.mu.Unlock() }
 
+// MarkHealthy undoes MarkUnhealthy.
+func (t *Target) MarkHealthy(sha string) { t.mu.Lock(); delete(t.bad, sha); t.mu.Unlock() }
+
 // Refuse makes the executor answer 500 for sha.
 func (t *Target) Refuse(sha string) { t.mu.Lock(); t.refuse[sha] = true; t.mu.Unlock() }
 

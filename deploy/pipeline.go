@@ -118,7 +118,7 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 
 	o, err := r.do(ctx)
 	if err != nil {
-		if wait, ok := rateLimited(err); ok {
+		if wait, ok := RateLimitWait(err); ok {
 			r.log.Warn().Dur("retry_in", wait).Msg("GitHub rate limit; step will resume when it resets")
 			return river.JobSnooze(wait)
 		}
@@ -246,8 +246,9 @@ func permanent(err error) bool {
 	return false
 }
 
-// rateLimited reports how long to wait when GitHub refused for rate limits.
-func rateLimited(err error) (time.Duration, bool) {
+// RateLimitWait reports how long to wait when GitHub refused a request for
+// rate limits, so the job can snooze (a durable timer) until then.
+func RateLimitWait(err error) (time.Duration, bool) {
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
 		return max(time.Until(rl.Rate.Reset.Time)+time.Second, time.Second), true
