@@ -69,10 +69,7 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 		}
 		return tx.Enqueue(ctx, StepArgs{DeploymentID: next.ID, Step: next.Step}, stepOpts(time.Time{}))
 	}
-	if success {
-		return done("deployment " + d.State), nil
-	}
-	return outcome{kind: outcomeDone, detail: "deployment " + d.State}, nil
+	return done("deployment " + d.State), nil
 }
 
 // deactivatePrevious marks the deployment that was live before this one

@@ -86,7 +86,7 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 	if err != nil {
 		return err
 	}
-	if d.Done() || d.Step != args.Step || d.Step >= 1<<20 {
+	if d.Done() || d.Step != args.Step {
 		return nil // a stale or duplicate job: the cursor has moved on
 	}
 	steps, err := s.Store.Steps(ctx, d.ID)
@@ -167,7 +167,6 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 			r.st.Result = string(b)
 		}
 		r.st.Detail = o.detail
-		var next time.Time
 		enqueue := false
 		switch o.kind {
 		case outcomeDone:
@@ -210,13 +209,18 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 			return err
 		}
 		if enqueue {
-			return tx.Enqueue(ctx, StepArgs{DeploymentID: r.d.ID, Step: r.d.Step}, stepOpts(next))
+			return tx.Enqueue(ctx, StepArgs{DeploymentID: r.d.ID, Step: r.d.Step}, stepOpts(time.Time{}))
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record step %s of deployment %d: %w", r.st.Name, r.d.ID, err)
 	}
+	ev := r.log.Info()
+	if o.kind == outcomeFail {
+		ev = r.log.Warn().Str("reason", o.reason)
+	}
+	ev.Int("attempt", r.st.Attempts).Str("outcome", [...]string{"done", "wait", "park", "fail"}[o.kind]).Msg(o.detail)
 	if o.afterCommit != nil {
 		if err := o.afterCommit(ctx, o); err != nil {
 			r.log.Warn().Err(err).Msg("notice after step failed")

@@ -12,6 +12,8 @@ import (
 // Base is embedded by every handler.
 type Base struct {
 	githubapp.ClientCreator
+	// Config reads .github/deploy.yml from the default branch; deploy.Service
+	// shares the same loader.
 	Config deploy.ConfigLoader
 	Deploy *deploy.Service
 	// AppID and AppSlug identify deploybot's own deployments and comments.
