@@ -437,3 +437,21 @@ func (s *story) allDeliveriesAccepted() {
 		}
 	}
 }
+
+// A safeguard deploybot cannot run yet is a refusal, never silently skipped.
+func TestUnsupportedGateIsRefused(t *testing.T) {
+	s := newStory(t, strings.Replace(SandboxConfig, "    url: https://staging.shop.example\n",
+		"    url: https://staging.shop.example\n    gates: { checks: { wait: 5m } }\n", 1))
+	s.Repo.SetPermission("walt", "write")
+	pr, _ := s.openPR("feature/x", "walt")
+	s.comment(pr, "walt", "/deploy staging")
+	s.settle()
+	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 0 {
+		t.Fatalf("deployed despite an unsupported gate (%d deployments)", n)
+	}
+	replies := s.deploybotComments(pr)
+	if len(replies) != 1 {
+		t.Fatalf("replies = %q", replies)
+	}
+	contains(t, "reply", replies[0], "gate `checks`")
+}

@@ -3,7 +3,9 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	"github.com/deploybot/deploybot/config"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -36,6 +38,11 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 	if req.DryRun {
 		return []store.Step{{Name: stepComment}, {Name: stepGates}, {Name: stepFinish}}, nil
 	}
+	if missing := notYetSupported(req.Environment); len(missing) > 0 {
+		return nil, permanentError{fmt.Errorf("`%s` configures %s, which this deploybot does not run yet; "+
+			"it refuses to deploy rather than skip a safeguard. Remove them from `.github/deploy.yml` or upgrade deploybot",
+			req.Environment.Name, strings.Join(missing, ", "))}
+	}
 	if kind := req.Environment.Executor.Kind(); kind != "webhook" {
 		return nil, permanentError{fmt.Errorf("the %s executor is not available yet; use a webhook executor for %s", kind, req.Environment.Name)}
 	}
@@ -63,4 +70,37 @@ func strategySteps(strategy string) ([]ExecSpec, error) {
 	default:
 		return nil, fmt.Errorf("the %s strategy is not available yet; use `--strategy direct`", strategy)
 	}
+}
+
+// notYetSupported lists configured safeguards the pipeline does not run yet.
+// Deploying while silently skipping a gate someone configured would be
+// unsafe, so such requests are refused (fail closed).
+func notYetSupported(env *config.Environment) []string {
+	var out []string
+	g := env.Gates
+	for _, c := range []struct {
+		name string
+		set  bool
+	}{
+		{"gate `order` (requires)", len(env.Requires) > 0 || len(g.Order) > 0},
+		{"gate `checks`", g.Checks != nil},
+		{"gate `reviews`", g.Reviews != nil},
+		{"gate `security`", g.Security != nil},
+		{"gate `dependencies`", g.Dependencies != nil},
+		{"gate `migrations`", g.Migrations != nil},
+		{"gate `variables`", len(g.Variables) > 0},
+		{"gate `flags`", g.Flags != nil},
+		{"gate `window`", g.Window != nil},
+		{"gate `artifacts`", g.Artifacts != nil},
+		{"gate `release`", g.Release != nil},
+		{"`verify.smoke`", len(env.Verify.Smoke) > 0},
+		{"`verify.metrics`", env.Verify.Metrics != nil},
+		{"`monitor`", env.Monitor.Enabled()},
+		{"automatic rollback", env.Rollback.Automatic},
+	} {
+		if c.set {
+			out = append(out, c.name)
+		}
+	}
+	return out
 }

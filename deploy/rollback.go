@@ -68,5 +68,9 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 		RequestKey: fmt.Sprintf("rollback-of:%d", failed.ID),
 		Strategy:   "direct", Permission: perm,
 	})
+	var pe permanentError
+	if errors.As(err, &pe) {
+		return say("I can't roll back: " + pe.Error())
+	}
 	return err
 }

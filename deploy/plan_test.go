@@ -1,0 +1,70 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/deploybot/deploybot/config"
+)
+
+func webhookEnv() *config.Environment {
+	return &config.Environment{Name: "staging", Executor: config.Executor{Webhook: &config.WebhookExecutor{URL: "https://d.example/h"}}}
+}
+
+func TestPlanSteps(t *testing.T) {
+	names := func(req Request, strategy string) (string, error) {
+		steps, err := planSteps(req, strategy)
+		var out []string
+		for _, st := range steps {
+			out = append(out, st.Name+st.Spec)
+		}
+		return strings.Join(out, " "), err
+	}
+	for _, tc := range []struct {
+		name     string
+		req      Request
+		strategy string
+		want     string
+		wantErr  string
+	}{
+		{name: "direct deploy", req: Request{Environment: webhookEnv(), Task: TaskDeploy}, strategy: "direct",
+			want: `create-deployment comment lock gates backup execute{"action":"deploy","index":1,"total":1} verify finish`},
+		{name: "rollback sends the rollback action", req: Request{Environment: webhookEnv(), Task: TaskRollback}, strategy: "direct",
+			want: `create-deployment comment lock gates backup execute{"action":"rollback","index":1,"total":1} verify finish`},
+		{name: "dry run deploys nothing", req: Request{Environment: webhookEnv(), DryRun: true}, strategy: "direct",
+			want: `comment gates finish`},
+		{name: "canary not yet", req: Request{Environment: webhookEnv()}, strategy: "canary", wantErr: "canary strategy is not available yet"},
+		{name: "actions executor not yet", req: Request{Environment: &config.Environment{Name: "p", Executor: config.Executor{Actions: &config.ActionsExecutor{Workflow: "d.yml"}}}},
+			strategy: "direct", wantErr: "actions executor is not available yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := names(tc.req, tc.strategy)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !permanent(err) {
+					t.Fatalf("err = %v, want permanent %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("plan = %s, %v\nwant %s", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// A safeguard someone configured is never silently skipped.
+func TestConfiguredButUnsupportedSafeguardsRefuse(t *testing.T) {
+	env := webhookEnv()
+	env.Gates.Checks = &config.ChecksGate{}
+	env.Requires = []string{"staging"}
+	env.Monitor.Duration = config.D(1)
+	_, err := planSteps(Request{Environment: env}, "direct")
+	if err == nil || !permanent(err) {
+		t.Fatalf("err = %v, want a permanent refusal", err)
+	}
+	for _, want := range []string{"gate `checks`", "gate `order` (requires)", "`monitor`", "refuses to deploy rather than skip"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not name %s", err, want)
+		}
+	}
+}
