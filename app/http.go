@@ -3,9 +3,11 @@ package app
 import (
 	"encoding/json"
 	"errors"
+	"html/template"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -116,6 +118,21 @@ func (a *App) deployment(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot load deployment", http.StatusInternalServerError)
 		return
 	}
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		// log_url links open in a browser: show the record as a page.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = recordPage.Execute(w, rec)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(rec)
 }
+
+var recordPage = template.Must(template.New("record").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>deploybot · deployment {{.Deployment.ID}}</title>
+<style>body{font:14px/1.5 system-ui,sans-serif;margin:2em auto;max-width:60em}pre{white-space:pre-wrap;background:#f6f8fa;padding:1em}</style>
+</head><body>
+<h1>Deployment {{.Deployment.ID}}: {{.Deployment.Repo}} → {{.Deployment.Environment}} ({{.Deployment.State}})</h1>
+<pre>{{.Markdown}}</pre>
+</body></html>
+`))

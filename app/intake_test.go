@@ -106,6 +106,17 @@ func TestHealthReadyMetricsAndRecord(t *testing.T) {
 			t.Errorf("GET %s = %d, want 200 containing %q:\n%.600s", tc.path, code, tc.want, body)
 		}
 	}
+	req, _ := http.NewRequest("GET", s.Server.URL+"/deployments/1", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "<h1>Deployment 1: acme/shop → staging (success)</h1>") || !strings.Contains(string(page), "&lt;!-- deploybot:deployment:1 --&gt;") {
+		t.Errorf("HTML record page:\n%s", page)
+	}
 	if code, _ := get("/deployments/999"); code != 404 {
 		t.Errorf("unknown deployment: %d, want 404", code)
 	}
