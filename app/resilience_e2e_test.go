@@ -185,3 +185,27 @@ func TestRestartResumesWaitingDeployment(t *testing.T) {
 		t.Errorf("verification restarted from scratch (%d 'Verifying' statuses)", verifyStatuses)
 	}
 }
+
+// Someone deletes deploybot's record comment mid-deploy: the deployment
+// goes on (the record stays at log_url).
+func TestDeletedRecordCommentDoesNotFailTheDeploy(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	pr, _ := s.openPR("feature/x", "walt")
+	// Every edit of the record answers 404, as for a deleted comment.
+	s.Sim.FailNext("PATCH", "/repos/acme/shop/issues/comments/", 10, http.StatusNotFound, nil)
+	s.comment(pr, "walt", "/deploy staging")
+	deps := s.deploymentsFinished(1)
+	if deps[0].LatestState() != "success" {
+		t.Fatalf("deployment ended %v", states(deps[0]))
+	}
+	var edits int
+	for _, r := range s.Sim.Requests() {
+		if r.Operation == "issues/update-comment" {
+			edits++
+		}
+	}
+	if edits != 1 {
+		t.Errorf("%d edits of a comment that is gone, want 1 (then it stops trying)", edits)
+	}
+}

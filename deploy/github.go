@@ -49,6 +49,13 @@ func (r *run) updateComment(ctx context.Context) error {
 		return nil
 	}
 	_, _, err := r.gh.Issues.EditComment(ctx, r.owner, r.repo, r.d.CommentID, &github.IssueComment{Body: github.String(r.record())})
+	if err != nil && permanent(err) {
+		// Someone deleted the comment or locked the conversation: the record
+		// stays in the store and at log_url; the deployment goes on.
+		r.log.Warn().Err(err).Msg("record comment can no longer be edited")
+		r.d.CommentID = 0
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("update record comment: %w", err)
 	}

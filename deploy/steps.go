@@ -117,6 +117,11 @@ func (r *run) createComment(ctx context.Context) (outcome, error) {
 		r.st.State, r.st.Detail = store.StepDone, "record comment posted"
 	}
 	c, _, err := r.gh.Issues.CreateComment(ctx, r.owner, r.repo, r.d.PRNumber, &github.IssueComment{Body: github.String(r.record())})
+	if err != nil && permanent(err) {
+		// A locked conversation must not stop a deploy: the record lives on
+		// in the store and at log_url.
+		return done("record comment refused: " + githubMessage(err)), nil
+	}
 	if err != nil {
 		return outcome{}, err
 	}
