@@ -29,6 +29,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Path is where deploybot reads the configuration, on the default branch only.
@@ -192,6 +193,10 @@ func (e Executor) Kind() string {
 	}
 	return ""
 }
+
+// MaxExecutorTimeout bounds one executor call. The durable queue must know
+// how long a step may run before it treats its worker as dead.
+const MaxExecutorTimeout = time.Hour
 
 // WebhookExecutor POSTs the step JSON to URL.
 type WebhookExecutor struct {

@@ -201,6 +201,10 @@ func (d *decoder) parseExecutor(n *yaml.Node, path string, allowExternal bool) *
 	case "webhook":
 		w, _ := d.object(o.get("webhook"), o.sub("webhook"), "webhook")
 		ex.Webhook = &WebhookExecutor{URL: d.url(w, "url", true), Timeout: d.duration(w, "timeout", tenMin, true)}
+		if ex.Webhook.Timeout.Duration > MaxExecutorTimeout {
+			d.addf(w.get("timeout"), w.sub("timeout"), "at most %s: split a longer deploy into strategy steps", D(MaxExecutorTimeout))
+			ex.Webhook.Timeout = D(MaxExecutorTimeout)
+		}
 	case "actions":
 		a, _ := d.object(o.get("actions"), o.sub("actions"), "actions")
 		ex.Actions = &ActionsExecutor{Workflow: d.required(a, "workflow", "workflow (a file name in .github/workflows, e.g. deploy.yml)"), Ref: d.str(a, "ref")}

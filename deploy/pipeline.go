@@ -35,8 +35,9 @@ type stepWorker struct {
 	svc *Service
 }
 
-// Timeout leaves room for a webhook executor's own timeout (default 10m).
-func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return 15 * time.Minute }
+// Timeout leaves room for the longest executor call (config caps it at
+// an hour); each call carries its own, configured timeout.
+func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return store.MaxJobRuntime }
 
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
 	return w.svc.runStep(ctx, job.Args, job.Attempt >= job.MaxAttempts)

@@ -75,8 +75,12 @@ func (s *Store) SetupQueue(cfg QueueConfig) error {
 		MaxAttempts:  12,
 		// Completed jobs are history we keep in our own tables.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
-		JobTimeout:                  15 * time.Minute,
-		RescueStuckJobsAfter:        20 * time.Minute,
+		// Webhook handling is quick; pipeline steps set their own, longer
+		// timeout (an executor call may take up to an hour).
+		JobTimeout: 5 * time.Minute,
+		// A job running longer than this is presumed dead (its process
+		// crashed) and run again. It must exceed the longest step.
+		RescueStuckJobsAfter: MaxJobRuntime + 5*time.Minute,
 	}
 	if cfg.Workers != nil {
 		n := cfg.MaxWorkers
@@ -113,12 +117,36 @@ func (s *Store) SetupQueue(cfg QueueConfig) error {
 	return nil
 }
 
-// StartQueue starts working jobs.
+// MaxJobRuntime is the longest a job may run (the longest step: an executor
+// call bounded by config.MaxExecutorTimeout, plus margin).
+const MaxJobRuntime = 65 * time.Minute
+
+// StartQueue starts working jobs. On SQLite, which only one process can
+// use, jobs still marked running were abandoned by a crashed process: they
+// are made available again at once rather than after RescueStuckJobsAfter.
+// (On PostgreSQL other replicas may be running them; River's rescuer
+// handles those.)
 func (s *Store) StartQueue(ctx context.Context) error {
 	if s.queue == nil {
 		return errors.New("queue not set up")
 	}
+	if s.dialect == SQLite {
+		if _, err := s.RecoverAbandonedJobs(ctx); err != nil {
+			return err
+		}
+	}
 	return s.queue.start(ctx)
+}
+
+// RecoverAbandonedJobs makes jobs left running by a dead process available
+// again and returns how many there were. Only call it when no other process
+// can be working the queue.
+func (s *Store) RecoverAbandonedJobs(ctx context.Context) (int64, error) {
+	n, err := s.view().exec(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	if err != nil {
+		return 0, fmt.Errorf("recover abandoned jobs: %w", err)
+	}
+	return n, nil
 }
 
 // StopQueue waits for running jobs to finish (or ctx to end).

@@ -166,3 +166,32 @@ func TestConcurrentAcquireHasOneWinner(t *testing.T) {
 		t.Fatalf("holders seen: %v, want exactly one", winners)
 	}
 }
+
+type noopArgs struct{}
+
+func (noopArgs) Kind() string { return "noop" }
+
+// A job a crashed process left running is made available again.
+func TestRecoverAbandonedJobs(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	if err := st.SetupQueue(store.QueueConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.Enqueue(ctx, noopArgs{}, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.PendingJobs(ctx); err != nil || n != 1 {
+		t.Fatalf("pending = %d, %v", n, err)
+	}
+	if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.MarkJobsRunningForTest(ctx) }); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.RecoverAbandonedJobs(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("recovered %d, %v; want 1", n, err)
+	}
+	if n, _ := st.RecoverAbandonedJobs(ctx); n != 0 {
+		t.Fatalf("recovered %d on a second call", n)
+	}
+}
