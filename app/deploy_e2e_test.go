@@ -455,3 +455,36 @@ func TestUnsupportedGateIsRefused(t *testing.T) {
 	}
 	contains(t, "reply", replies[0], "gate `checks`")
 }
+
+// The executor refuses (non-2xx): the deployment fails with its answer, and
+// verification never runs.
+func TestExecutorRefusalFailsTheDeployment(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write")
+	pr1, good := s.openPR("feature/good", "walt")
+	s.comment(pr1, "walt", "/deploy staging")
+	s.deploymentsFinished(1)
+	pr2, bad := s.openPR("feature/bad", "walt")
+	s.Target.Refuse(bad)
+	s.comment(pr2, "walt", "/deploy staging")
+	deps := s.deploymentsFinished(2)
+	failed := deps[1]
+	if failed.LatestState() != "failure" {
+		t.Fatalf("states = %v", states(failed))
+	}
+	contains(t, "failure status", failed.Statuses[len(failed.Statuses)-1].Description, "executor answered HTTP 500")
+	for _, st := range failed.Statuses {
+		if strings.HasPrefix(st.Description, "Verifying") {
+			t.Errorf("verification ran after the executor refused")
+		}
+	}
+	if s.Target.Live("staging") != good {
+		t.Errorf("live = %s, want %s unchanged", s.Target.Live("staging"), good)
+	}
+	record := s.deploybotComments(pr2)[0]
+	contains(t, "record", record, "| verify | skipped |")
+	contains(t, "record", record, "**Rollback** to `"+good[:7]+"`")
+	if cr := s.checkRun(bad, "deploy/staging"); len(cr.Actions) != 1 {
+		t.Errorf("no Rollback button after an executor failure")
+	}
+}

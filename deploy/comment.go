@@ -81,7 +81,7 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 	}
 	perm, _ := checks.Permission{}.Evaluate(ctx, checks.Input{Environment: env, Actor: c.Author, ActorRole: role})
 	if perm.Verdict != checks.Pass {
-		return Request{}, "you can't deploy to `" + env.Name + "`: " + perm.Reason + ".", nil
+		return Request{}, "you can't deploy to `" + env.Name + "`: " + perm.Reason + ". Ask someone with that access to run the command, or a repository admin to raise your role.", nil
 	}
 	req := Request{
 		Owner: c.Owner, Repo: c.Repo, InstallationID: c.InstallationID, Environment: env,
@@ -99,7 +99,7 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 		}
 		head := pr.GetHead()
 		if head.GetRepo().GetFullName() != c.Owner+"/"+c.Repo && !cfg.AllowForks {
-			return Request{}, "this pull request comes from a fork (`" + head.GetRepo().GetFullName() + "`); deploying fork code is off (`allow_forks: false`).", nil
+			return Request{}, "this pull request comes from a fork (`" + head.GetRepo().GetFullName() + "`); deploying fork code is off (`allow_forks: false`). Push the branch to this repository and open the PR from there.", nil
 		}
 		// Pin the head now: later pushes do not change what this command deploys.
 		req.Ref, req.SHA = head.GetRef(), head.GetSHA()
@@ -113,7 +113,7 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 		if err != nil {
 			var ge *github.ErrorResponse
 			if errors.As(err, &ge) && ge.Response != nil && (ge.Response.StatusCode == 404 || ge.Response.StatusCode == 422) {
-				return Request{}, "I can't find `" + ref + "` in this repository.", nil
+				return Request{}, "I can't find `" + ref + "` in this repository: push it first, or name a branch, tag or full SHA that exists here.", nil
 			}
 			return Request{}, "", fmt.Errorf("resolve %s: %w", ref, err)
 		}

@@ -55,12 +55,12 @@ func (r ExecResult) Summary() string {
 
 // WebhookExecutor POSTs signed step JSON to the environment's URL.
 type WebhookExecutor struct {
-	HTTP   *http.Client
+	HTTP   *http.Client // required
 	Secret []byte
 }
 
 func (s *Service) webhookExecutor() WebhookExecutor {
-	return WebhookExecutor{HTTP: s.HTTP, Secret: s.ExecutorSecret}
+	return WebhookExecutor{HTTP: s.httpClient(), Secret: s.ExecutorSecret}
 }
 
 // Sign returns the X-Deploybot-Signature-256 value for body.
@@ -91,11 +91,7 @@ func (e WebhookExecutor) Run(ctx context.Context, cfg *config.WebhookExecutor, p
 	req.Header.Set("User-Agent", "deploybot")
 	req.Header.Set(SignatureHeader, Sign(e.Secret, body))
 	req.Header.Set(IdempotencyHeader, key)
-	client := e.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
+	resp, err := e.HTTP.Do(req)
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("POST %s: %w", cfg.URL, err)
 	}

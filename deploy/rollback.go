@@ -38,7 +38,7 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 		return s.postReply(ctx, gh, p.Owner, p.Repo, failed.PRNumber, p.Actor, msg)
 	}
 	if failed.PreviousSHA == "" {
-		return say("there is nothing to roll back to: nothing was live in `" + failed.Environment + "` before this deployment.")
+		return say("there is nothing to roll back to: nothing was live in `" + failed.Environment + "` before this deployment. Fix forward with a new `/deploy " + failed.Environment + "`.")
 	}
 	cfg, err := s.Config.Load(ctx, gh, p.Owner, p.Repo, p.DefaultBranch)
 	var cfgErr *config.Error
@@ -58,7 +58,7 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 	}
 	perm, _ := checks.Permission{}.Evaluate(ctx, checks.Input{Environment: env, Actor: p.Actor, ActorRole: role})
 	if perm.Verdict != checks.Pass {
-		return say("you can't roll back `" + env.Name + "`: " + perm.Reason + ".")
+		return say("you can't roll back `" + env.Name + "`: " + perm.Reason + ". Ask someone with that access to press Rollback.")
 	}
 	_, _, err = s.Start(ctx, Request{
 		Owner: p.Owner, Repo: p.Repo, InstallationID: p.InstallationID, Environment: env,

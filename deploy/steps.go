@@ -134,7 +134,6 @@ func (r *run) createComment(ctx context.Context) (outcome, error) {
 func (r *run) lock(ctx context.Context) (outcome, error) {
 	o := outcome{kind: outcomeDone}
 	var holder int64
-	var ahead int
 	o.inTx = func(ctx context.Context, tx *store.Tx, o *outcome) error {
 		var err error
 		if holder, err = tx.AcquireLock(ctx, r.d.Repo, r.d.Environment, r.d.ID); err != nil {
@@ -155,7 +154,7 @@ func (r *run) lock(ctx context.Context) (outcome, error) {
 		if o.kind != outcomePark {
 			return nil
 		}
-		ahead, _ = r.svc.Store.QueuedAhead(ctx, r.d.Repo, r.d.Environment, r.d.ID)
+		ahead, _ := r.svc.Store.QueuedAhead(ctx, r.d.Repo, r.d.Environment, r.d.ID)
 		r.st.Detail = fmt.Sprintf("waiting for deployment #%d to finish (%d queued ahead)", holder, ahead)
 		if err := r.status(ctx, "queued", fmt.Sprintf("Waiting for deployment #%d to %s", holder, r.d.Environment)); err != nil {
 			return err

@@ -98,11 +98,7 @@ func (s *Service) probe(ctx context.Context, hc config.HealthCheck) (bool, strin
 		return false, err.Error()
 	}
 	req.Header.Set("User-Agent", "deploybot-verify")
-	client := s.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
+	resp, err := s.httpClient().Do(req)
 	if err != nil {
 		return false, "unreachable: " + err.Error()
 	}

@@ -146,30 +146,6 @@ func (s *Store) DeploymentByCheckRun(ctx context.Context, repo string, checkRunI
 	return deploymentWhere(ctx, s.view(), `repo = $1 AND check_run_id = $2`, repo, checkRunID)
 }
 
-// DeploymentByGitHubID finds the deployment deploybot made as GitHub deployment id.
-func (s *Store) DeploymentByGitHubID(ctx context.Context, repo string, githubID int64) (*Deployment, error) {
-	return deploymentWhere(ctx, s.view(), `repo = $1 AND github_deployment_id = $2`, repo, githubID)
-}
-
-// Deployments lists the newest deployments of a repository (all envs when env is "").
-func (s *Store) Deployments(ctx context.Context, repo, env string, limit int) ([]*Deployment, error) {
-	rs, err := s.view().query(ctx, `SELECT `+deploymentColumns+` FROM deployments
-		WHERE repo = $1 AND ($2 = '' OR environment = $2) ORDER BY id DESC LIMIT $3`, repo, env, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list deployments: %w", err)
-	}
-	defer rs.Close()
-	var out []*Deployment
-	for rs.Next() {
-		d, err := scanDeployment(rs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rs.Err()
-}
-
 func (tx *Tx) deploymentWhere(ctx context.Context, where string, args ...any) (*Deployment, error) {
 	return deploymentWhere(ctx, tx.q, where, args...)
 }
