@@ -41,6 +41,9 @@ type ReviewsGate struct {
 // SeverityGate blocks on open alerts at or above BlockOn.
 type SeverityGate struct {
 	BlockOn string // low|medium|high|critical (normalized); default high
+	// IfDisabled is what the gate answers when the feature is off for the
+	// repository (GitHub answers 403/404): "neutral" (default) or "block".
+	IfDisabled string
 }
 
 // Severities in increasing order. Dependabot's "moderate" is normalized to "medium".

@@ -30,7 +30,7 @@ var shapes = map[string][]string{
 	"gates":           GateNames,
 	"checks_gate":     {"wait", "ignore"},
 	"reviews_gate":    {"approvals"},
-	"severity_gate":   {"block_on"},
+	"severity_gate":   {"block_on", "if_disabled"},
 	"migrations_gate": {"paths", "require_checks", "backup"},
 	"flags_gate":      {"url", "expect"},
 	"window_gate":     {"timezone", "allow", "deny"},

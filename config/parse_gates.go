@@ -87,7 +87,7 @@ func (d *decoder) severityGate(o object, key string, allowed []string) *Severity
 	if v == "moderate" {
 		v = "medium"
 	}
-	return &SeverityGate{BlockOn: v}
+	return &SeverityGate{BlockOn: v, IfDisabled: d.enum(s, "if_disabled", "neutral", "neutral", "block")}
 }
 
 func (d *decoder) parseMigrations(n *yaml.Node, p string) *MigrationsGate {
