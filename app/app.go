@@ -87,7 +87,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	cfg := deploy.NewRepoConfig()
 	svc := &deploy.Service{
 		Store: st, Clients: clients, Config: cfg, HTTP: httpClient,
-		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL,
+		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
 		handlers: map[string]githubapp.EventHandler{}}

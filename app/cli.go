@@ -15,7 +15,7 @@ const usage = `usage: deploybot [command]
 
   serve              run the server (default); settings come from the environment
   demo               show /deploy → success, → failure → Rollback against the built-in GitHub emulator
-  validate FILE      check a .github/deploy.yml and print its problems with line numbers
+  validate [FILE]    check a .github/deploy.yml (default: ./.github/deploy.yml) and print its problems with line and column
   migrate            create or upgrade the database schema (serve does this too)
   version            print the version
 
@@ -41,18 +41,23 @@ func Main(ctx context.Context, args []string, lookup func(string) (string, bool)
 	case "demo":
 		return Demo(ctx, stdout)
 	case "validate":
-		if len(args) != 1 {
-			return errors.New("usage: deploybot validate .github/deploy.yml")
+		path := config.Path
+		switch len(args) {
+		case 0:
+		case 1:
+			path = args[0]
+		default:
+			return errors.New("usage: deploybot validate [path] (default " + config.Path + ")")
 		}
-		b, err := os.ReadFile(args[0])
+		b, err := os.ReadFile(path)
 		if err != nil {
-			return err
+			return fmt.Errorf("read %s: %w (run validate from the repository root, or name the file)", path, err)
 		}
 		cfg, err := config.Parse(b)
 		if err != nil {
-			return fmt.Errorf("%s is invalid:\n%w", args[0], err)
+			return fmt.Errorf("%s is invalid:\n%w", path, err)
 		}
-		fmt.Fprintf(stdout, "%s is valid: environments %v\n", args[0], cfg.EnvironmentNames())
+		fmt.Fprintf(stdout, "%s is valid: environments %v\n", path, cfg.EnvironmentNames())
 		return nil
 	case "migrate":
 		url := "sqlite:deploybot.db"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/internal/githubsim"
 )
 
@@ -121,13 +122,14 @@ func (s *Sandbox) Restart(ctx context.Context) error {
 }
 
 // Settle waits until every webhook the emulator sent is answered and every
-// job they caused has finished.
+// job they caused has finished. Durable timers of waiting deployments
+// (which may lie 30 minutes ahead) do not count as work.
 func (s *Sandbox) Settle(ctx context.Context) error {
 	for {
 		if err := s.Sim.WaitForDeliveries(ctx); err != nil {
 			return err
 		}
-		if err := s.App.Store.WaitIdle(ctx); err != nil {
+		if err := s.App.Store.WaitIdle(ctx, deploy.WakeArgs{}.Kind()); err != nil {
 			return err
 		}
 		if s.Sim.PendingDeliveries() == 0 {

@@ -5,10 +5,10 @@
 // line and column of the offending node, unknown keys are errors, and all
 // problems are collected (sorted by line) instead of stopping at the first.
 // The accepted keys of every mapping are listed once in the shapes table
-// (keys.go); deploy.schema.json uses the same names for its $defs and a test
+// (keys.go); schema.json uses the same names for its $defs and a test
 // keeps the two in sync.
 //
-// Notable grammar decisions (also described in deploy.schema.json):
+// Notable grammar decisions (also described in schema.json):
 //   - Durations are Go duration strings with an optional leading day count:
 //     "30s", "1h30m", "7d", "1d12h". Bare numbers are rejected (ambiguous) and
 //     so are negative values.

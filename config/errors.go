@@ -13,11 +13,14 @@ type Problem struct {
 	Message      string
 }
 
-// String renders "line 7: environments.staging.verify.timeout: invalid duration …".
+// String renders "line 7, column 16: environments.staging.verify.timeout: invalid duration …".
 // The path is left out when the message already names it.
 func (p Problem) String() string {
 	var b strings.Builder
-	if p.Line > 0 {
+	switch {
+	case p.Line > 0 && p.Column > 0:
+		fmt.Fprintf(&b, "line %d, column %d: ", p.Line, p.Column)
+	case p.Line > 0:
 		fmt.Fprintf(&b, "line %d: ", p.Line)
 	}
 	if p.Path != "" && !strings.Contains(p.Message, p.Path) {

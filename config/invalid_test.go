@@ -129,10 +129,10 @@ func TestAllProblemsSorted(t *testing.T) {
 	if want := []int{3, 4, 5, 6, 7}; !equalInts(lines, want) {
 		t.Errorf("lines = %v, want %v\n%v", lines, want, err)
 	}
-	if !strings.HasPrefix(err.Error(), "line 3: environments.staging.executor.webhook.url: invalid URL") {
+	if !strings.HasPrefix(err.Error(), "line 3, column 33: environments.staging.executor.webhook.url: invalid URL") {
 		t.Errorf("Error() = %q", err.Error())
 	}
-	if !strings.Contains(perr.Markdown(), "- line 7: unknown key \"helth\"") {
+	if !strings.Contains(perr.Markdown(), "- line 7, column 15: unknown key \"helth\"") {
 		t.Errorf("Markdown() = %q", perr.Markdown())
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // shapes lists the keys each mapping accepts, by the name of its $def in
-// deploy.schema.json ("root" is the top level). Every mapping the parser reads
+// schema.json ("root" is the top level). Every mapping the parser reads
 // goes through decoder.object with one of these names.
 var shapes = map[string][]string{
 	"root":            {"default_environment", "allow_forks", "environments"},

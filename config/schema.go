@@ -6,5 +6,5 @@ import _ "embed"
 // editors and for `deploybot validate`. Its $defs are named after the parser's
 // shapes and a test keeps the accepted keys identical.
 //
-//go:embed deploy.schema.json
+//go:embed schema.json
 var JSONSchema []byte

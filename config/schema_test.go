@@ -17,7 +17,7 @@ func loadSchema(t *testing.T) schemaDoc {
 	t.Helper()
 	var s schemaDoc
 	if err := json.Unmarshal(JSONSchema, &s); err != nil {
-		t.Fatalf("deploy.schema.json: %v", err)
+		t.Fatalf("schema.json: %v", err)
 	}
 	if s["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
 		t.Errorf("$schema = %v", s["$schema"])

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,13 +96,9 @@ func (w *WindowGate) Contains(t time.Time) (bool, string) {
 	if w == nil {
 		return true, "no deploy window configured"
 	}
-	g := w
-	if w.loc == nil || len(w.allow) != len(w.Allow) || len(w.deny) != len(w.Deny) {
-		c := &WindowGate{Timezone: w.Timezone, Allow: w.Allow, Deny: w.Deny}
-		if err := c.compile(); err != nil {
-			return false, "invalid deploy window: " + err.Error()
-		}
-		g = c
+	g, err := w.compiled()
+	if err != nil {
+		return false, "invalid deploy window: " + err.Error()
 	}
 	local := t.In(g.loc)
 	now := fmt.Sprintf("now %s %s", local.Format("Mon 2006-01-02 15:04"), g.loc)
@@ -119,6 +116,91 @@ func (w *WindowGate) Contains(t time.Time) (bool, string) {
 		}
 	}
 	return false, fmt.Sprintf("outside allow windows %s (%s)", strings.Join(quoteAll(g.Allow), ", "), now)
+}
+
+// compiled returns w, or a compiled copy when w was built without
+// NewWindowGate or the parser.
+func (w *WindowGate) compiled() (*WindowGate, error) {
+	if w.loc != nil && len(w.allow) == len(w.Allow) && len(w.deny) == len(w.Deny) {
+		return w, nil
+	}
+	c := &WindowGate{Timezone: w.Timezone, Allow: w.Allow, Deny: w.Deny}
+	if err := c.compile(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// allows is Contains without the reason, for a compiled gate.
+func (w *WindowGate) allows(t time.Time) bool {
+	local := t.In(w.loc)
+	for _, p := range w.deny {
+		if p.Contains(local) {
+			return false
+		}
+	}
+	if len(w.allow) == 0 {
+		return true
+	}
+	for _, r := range w.allow {
+		if r.Contains(local) {
+			return true
+		}
+	}
+	return false
+}
+
+// NextAllowed returns the first time at or after t that Contains allows,
+// looking at most within ahead; ok is false when there is none in that span
+// (or the window is invalid). It jumps between the instants where a
+// closed window can open: local midnights (a new weekday, the end of a deny
+// period), clock changes, and the start of each allow window (twice when
+// clocks fall back).
+func (w *WindowGate) NextAllowed(t time.Time, within time.Duration) (next time.Time, ok bool) {
+	if w == nil {
+		return t, true
+	}
+	g, err := w.compiled()
+	if err != nil {
+		return time.Time{}, false
+	}
+	if g.allows(t) {
+		return t, true
+	}
+	end := t.Add(within)
+	y, m, d := t.In(g.loc).Date()
+	for day := 0; ; day++ {
+		midnight := time.Date(y, m, d+day, 0, 0, 0, 0, g.loc)
+		if midnight.After(end) {
+			return time.Time{}, false
+		}
+		cands := []time.Time{midnight}
+		// A clock change opens a window whose start was skipped
+		// ("02:30-03:30" on the spring-forward day opens at 03:00).
+		if _, change := midnight.ZoneBounds(); !change.IsZero() && change.Before(time.Date(y, m, d+day+1, 0, 0, 0, 0, g.loc)) {
+			cands = append(cands, change)
+		}
+		for _, r := range g.allow {
+			if r.start == 0 {
+				continue
+			}
+			c := time.Date(y, m, d+day, 0, r.start, 0, 0, g.loc)
+			cands = append(cands, c)
+			// A wall time that occurs twice (clocks fall back) is a
+			// candidate both times; time.Date picks one of them.
+			for _, o := range []time.Time{c.Add(-time.Hour), c.Add(time.Hour)} {
+				if o.Hour() == c.Hour() && o.Minute() == c.Minute() {
+					cands = append(cands, o)
+				}
+			}
+		}
+		slices.SortFunc(cands, func(a, b time.Time) int { return a.Compare(b) })
+		for _, c := range cands {
+			if c.After(t) && !c.After(end) && g.allows(c) {
+				return c, true
+			}
+		}
+	}
 }
 
 func quoteAll(ss []string) []string {

@@ -146,7 +146,7 @@ func knownEnvs(cfg *config.Config) string {
 func bulletProblems(e *config.Error) string {
 	var b strings.Builder
 	for _, p := range e.Problems {
-		fmt.Fprintf(&b, "- line %d: %s: %s\n", p.Line, p.Path, p.Message)
+		fmt.Fprintf(&b, "- %s\n", p.String())
 	}
 	return b.String()
 }

@@ -58,6 +58,11 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 	} else if err := r.updateComment(ctx); err != nil {
 		return outcome{}, err
 	}
+	if d.CancelReason != "" && d.Reason == d.CancelReason && d.PRNumber != 0 && !dry {
+		if err := r.svc.postReply(ctx, r.gh, r.owner, r.repo, d.PRNumber, d.RequestedBy, cancelNotice(d)); err != nil {
+			return outcome{}, err
+		}
+	}
 	var next *store.Deployment
 	r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
 		if dry {

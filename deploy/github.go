@@ -64,47 +64,6 @@ func (r *run) updateComment(ctx context.Context) error {
 
 func checkRunName(env string) string { return "deploy/" + env }
 
-// ensureCheckRun creates the summary check run once (finding it again after
-// a restart by its external id).
-func (r *run) ensureCheckRun(ctx context.Context, overall checks.Verdict) error {
-	name := checkRunName(r.d.Environment)
-	ext := fmt.Sprint(r.d.ID)
-	if r.recovering && r.d.CheckRunID == 0 {
-		list, _, err := r.gh.Checks.ListCheckRunsForRef(ctx, r.owner, r.repo, r.d.SHA, &github.ListCheckRunsOptions{CheckName: github.String(name)})
-		if err != nil {
-			return err
-		}
-		for _, cr := range list.CheckRuns {
-			if cr.GetExternalID() == ext {
-				r.d.CheckRunID = cr.GetID()
-			}
-		}
-	}
-	if r.d.CheckRunID != 0 {
-		return nil
-	}
-	opts := github.CreateCheckRunOptions{
-		Name:       name,
-		HeadSHA:    r.d.SHA,
-		ExternalID: github.String(ext),
-		Status:     github.String("in_progress"),
-		StartedAt:  &github.Timestamp{Time: r.d.CreatedAt},
-		Output: &github.CheckRunOutput{
-			Title:   github.String("overall_status=" + string(overall)),
-			Summary: github.String(truncate(r.checkSummary(), 65000)),
-		},
-	}
-	if u := r.svc.logURL(r.d.ID); u != "" {
-		opts.DetailsURL = github.String(u)
-	}
-	cr, _, err := r.gh.Checks.CreateCheckRun(ctx, r.owner, r.repo, opts)
-	if err != nil {
-		return fmt.Errorf("create check run %s: %w", name, err)
-	}
-	r.d.CheckRunID = cr.GetID()
-	return nil
-}
-
 // Rollback button limits, from GitHub's API: label ≤ 20, description ≤ 40.
 const (
 	rollbackIdentifier  = "rollback"

@@ -50,13 +50,16 @@ const (
 	outcomeWait
 	outcomePark
 	outcomeFail
+	// outcomeAwait parks the step until an event or a durable timer wakes
+	// the deployment (gates waiting for CI).
+	outcomeAwait
 )
 
 type outcome struct {
 	kind   outcomeKind
 	detail string        // one line for the record
 	result any           // JSON kept on the step
-	after  time.Duration // outcomeWait
+	after  time.Duration // outcomeWait; outcomeAwait: the timer (0: none)
 	reason string        // outcomeFail
 	// inTx runs inside the transaction that records the outcome and may
 	// change it (the lock step decides there, atomically with parking).
@@ -87,8 +90,8 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 	if err != nil {
 		return err
 	}
-	if d.Done() || d.Step != args.Step {
-		return nil // a stale or duplicate job: the cursor has moved on
+	if d.Done() || d.Step != args.Step || d.State == store.StateWaiting {
+		return nil // a stale or duplicate job: the cursor has moved on, or only a wake may resume it
 	}
 	steps, err := s.Store.Steps(ctx, d.ID)
 	if err != nil {
@@ -117,7 +120,12 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 		return err
 	}
 
-	o, err := r.do(ctx)
+	var o outcome
+	if d.CancelReason != "" && beforeDeploying(r.st.Name) {
+		o = fail(d.CancelReason)
+	} else {
+		o, err = r.do(ctx)
+	}
 	if err != nil {
 		if wait, ok := RateLimitWait(err); ok {
 			r.log.Warn().Dur("retry_in", wait).Msg("GitHub rate limit; step will resume when it resets")
@@ -133,6 +141,16 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 	return r.apply(ctx, o)
 }
 
+// beforeDeploying reports whether a step comes before anything is changed
+// in the environment; only there may a deployment still be cancelled.
+func beforeDeploying(step string) bool {
+	switch step {
+	case stepCreateDeployment, stepComment, stepLock, stepGates:
+		return true
+	}
+	return false
+}
+
 func (r *run) do(ctx context.Context) (outcome, error) {
 	switch r.st.Name {
 	case stepCreateDeployment:
@@ -145,6 +163,8 @@ func (r *run) do(ctx context.Context) (outcome, error) {
 		return r.gates(ctx)
 	case stepBackup:
 		return r.backup(ctx)
+	case stepDBBackup:
+		return r.databaseBackup(ctx)
 	case stepExecute:
 		return r.execute(ctx)
 	case stepVerify:
@@ -176,6 +196,23 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 			enqueue = r.d.Step < len(r.steps)
 		case outcomeWait:
 			// the job is snoozed below; the step stays running
+		case outcomeAwait:
+			r.st.State = store.StepPending
+			wakes, err := tx.WakesOf(ctx, r.d.ID)
+			if err != nil {
+				return err
+			}
+			if wakes != r.d.Wakes {
+				// An event arrived while the gates were evaluated: look again now.
+				r.d.State, enqueue = store.StateRunning, true
+			} else {
+				r.d.State = store.StateWaiting
+			}
+			if o.after > 0 {
+				if err := tx.Enqueue(ctx, WakeArgs{DeploymentID: r.d.ID}, stepOpts(r.svc.now().Add(o.after))); err != nil {
+					return err
+				}
+			}
 		case outcomePark:
 			r.st.State = store.StepPending
 			r.d.State = store.StateQueued
@@ -221,7 +258,7 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 	if o.kind == outcomeFail {
 		ev = r.log.Warn().Str("reason", o.reason)
 	}
-	ev.Int("attempt", r.st.Attempts).Str("outcome", [...]string{"done", "wait", "park", "fail"}[o.kind]).Msg(o.detail)
+	ev.Int("attempt", r.st.Attempts).Str("outcome", [...]string{"done", "wait", "park", "fail", "await"}[o.kind]).Msg(o.detail)
 	if o.afterCommit != nil {
 		if err := o.afterCommit(ctx, o); err != nil {
 			r.log.Warn().Err(err).Msg("notice after step failed")

@@ -17,6 +17,7 @@ const (
 	stepLock             = "lock"
 	stepGates            = "gates"
 	stepBackup           = "backup"
+	stepDBBackup         = "db-backup"
 	stepExecute          = "execute"
 	stepVerify           = "verify"
 	stepFinish           = "finish"
@@ -51,6 +52,15 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 		return nil, permanentError{err}
 	}
 	steps := []store.Step{{Name: stepCreateDeployment}, {Name: stepComment}, {Name: stepLock}, {Name: stepGates}, {Name: stepBackup}}
+	if m := req.Environment.Gates.Migrations; m != nil && m.Backup != nil {
+		if kind := m.Backup.Kind(); kind != "webhook" {
+			return nil, permanentError{fmt.Errorf("the migrations backup hook of %s uses the %s executor, which is not available yet; use a webhook", req.Environment.Name, kind)}
+		}
+		if req.Task != TaskRollback {
+			// Runs only when the migrations gate found changed migrations.
+			steps = append(steps, store.Step{Name: stepDBBackup})
+		}
+	}
 	for _, e := range execs {
 		if req.Task == TaskRollback && e.Action == "deploy" {
 			e.Action = "rollback"
@@ -77,22 +87,10 @@ func strategySteps(strategy string) ([]ExecSpec, error) {
 // unsafe, so such requests are refused (fail closed).
 func notYetSupported(env *config.Environment) []string {
 	var out []string
-	g := env.Gates
 	for _, c := range []struct {
 		name string
 		set  bool
 	}{
-		{"gate `order` (requires)", len(env.Requires) > 0 || len(g.Order) > 0},
-		{"gate `checks`", g.Checks != nil},
-		{"gate `reviews`", g.Reviews != nil},
-		{"gate `security`", g.Security != nil},
-		{"gate `dependencies`", g.Dependencies != nil},
-		{"gate `migrations`", g.Migrations != nil},
-		{"gate `variables`", len(g.Variables) > 0},
-		{"gate `flags`", g.Flags != nil},
-		{"gate `window`", g.Window != nil},
-		{"gate `artifacts`", g.Artifacts != nil},
-		{"gate `release`", g.Release != nil},
 		{"`verify.smoke`", len(env.Verify.Smoke) > 0},
 		{"`verify.metrics`", env.Verify.Metrics != nil},
 		{"`monitor`", env.Monitor.Enabled()},

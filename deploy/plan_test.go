@@ -11,6 +11,13 @@ func webhookEnv() *config.Environment {
 	return &config.Environment{Name: "staging", Executor: config.Executor{Webhook: &config.WebhookExecutor{URL: "https://d.example/h"}}}
 }
 
+func migrationsEnv() *config.Environment {
+	env := webhookEnv()
+	env.Gates.Migrations = &config.MigrationsGate{Paths: []string{"db/**"},
+		Backup: &config.Executor{Webhook: &config.WebhookExecutor{URL: "https://d.example/backup"}}}
+	return env
+}
+
 func TestPlanSteps(t *testing.T) {
 	names := func(req Request, strategy string) (string, error) {
 		steps, err := planSteps(req, strategy)
@@ -33,6 +40,10 @@ func TestPlanSteps(t *testing.T) {
 			want: `create-deployment comment lock gates backup execute{"action":"rollback","index":1,"total":1} verify finish`},
 		{name: "dry run deploys nothing", req: Request{Environment: webhookEnv(), DryRun: true}, strategy: "direct",
 			want: `comment gates finish`},
+		{name: "migrations backup hook runs right before deploying", req: Request{Environment: migrationsEnv(), Task: TaskDeploy}, strategy: "direct",
+			want: `create-deployment comment lock gates backup db-backup execute{"action":"deploy","index":1,"total":1} verify finish`},
+		{name: "rollbacks never run the migrations backup", req: Request{Environment: migrationsEnv(), Task: TaskRollback}, strategy: "direct",
+			want: `create-deployment comment lock gates backup execute{"action":"rollback","index":1,"total":1} verify finish`},
 		{name: "canary not yet", req: Request{Environment: webhookEnv()}, strategy: "canary", wantErr: "canary strategy is not available yet"},
 		{name: "actions executor not yet", req: Request{Environment: &config.Environment{Name: "p", Executor: config.Executor{Actions: &config.ActionsExecutor{Workflow: "d.yml"}}}},
 			strategy: "direct", wantErr: "actions executor is not available yet"},
@@ -55,14 +66,13 @@ func TestPlanSteps(t *testing.T) {
 // A safeguard someone configured is never silently skipped.
 func TestConfiguredButUnsupportedSafeguardsRefuse(t *testing.T) {
 	env := webhookEnv()
-	env.Gates.Checks = &config.ChecksGate{}
-	env.Requires = []string{"staging"}
+	env.Verify.Smoke = []config.SmokeCheck{{URL: "https://x.example/"}}
 	env.Monitor.Duration = config.D(1)
 	_, err := planSteps(Request{Environment: env}, "direct")
 	if err == nil || !permanent(err) {
 		t.Fatalf("err = %v, want a permanent refusal", err)
 	}
-	for _, want := range []string{"gate `checks`", "gate `order` (requires)", "`monitor`", "refuses to deploy rather than skip"} {
+	for _, want := range []string{"`verify.smoke`", "`monitor`", "refuses to deploy rather than skip"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("refusal %q does not name %s", err, want)
 		}

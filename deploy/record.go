@@ -58,6 +58,8 @@ func headline(d *store.Deployment) string {
 		return fmt.Sprintf("⚠️ %s `%s` to **%s** stopped on a deploybot error: %s", what, short(d.SHA), d.Environment, d.Reason)
 	case store.StateQueued:
 		return fmt.Sprintf("⏳ %s `%s` to **%s** — queued", what, short(d.SHA), d.Environment)
+	case store.StateWaiting:
+		return fmt.Sprintf("⏳ %s `%s` to **%s** — waiting for its gates (see the table); it resumes by itself", what, short(d.SHA), d.Environment)
 	}
 	return fmt.Sprintf("🚀 %s `%s` to **%s** — in progress", what, short(d.SHA), d.Environment)
 }

@@ -37,7 +37,9 @@ type Service struct {
 	PublicURL string
 	// AppSlug names the app's bot user (<slug>[bot]) so its own comments are ignored.
 	AppSlug string
-	Now     func() time.Time
+	// AppID is the GitHub App's id; events about its own check runs are ignored.
+	AppID int64
+	Now   func() time.Time
 }
 
 func (s *Service) httpClient() *http.Client {
@@ -57,6 +59,7 @@ func (s *Service) now() time.Time {
 // Register adds the pipeline's job workers.
 func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &stepWorker{svc: s})
+	river.AddWorker(workers, &wakeWorker{svc: s})
 }
 
 // StepArgs is the durable job that runs step Step of a deployment.

@@ -164,61 +164,6 @@ func (r *run) lock(ctx context.Context) (outcome, error) {
 	return o, nil
 }
 
-// gates evaluates the gates and posts the summary check run deploy/<env>.
-func (r *run) gates(ctx context.Context) (outcome, error) {
-	var results []checks.Result
-	_ = json.Unmarshal([]byte(r.d.Gates), &results)
-	results = keepGate(results, "permission")
-	lockIn := checks.Input{Repo: r.d.Repo, SHA: r.d.SHA, Environment: r.env, DeploymentID: r.d.ID, LockHolder: r.d.ID}
-	if r.d.Task == TaskDryRun { // report the lock without taking it
-		holder, err := r.svc.Store.LockHolder(ctx, r.d.Repo, r.d.Environment)
-		if err != nil {
-			return outcome{}, err
-		}
-		if holder != 0 {
-			lockIn.LockHolder = holder
-		}
-	}
-	lockResult, err := checks.Lock{}.Evaluate(ctx, lockIn)
-	if err != nil {
-		return outcome{}, err
-	}
-	results = append(results, lockResult)
-	b, _ := json.Marshal(results)
-	r.d.Gates = string(b)
-	overall := checks.Overall(results)
-	if r.d.Task == TaskDryRun && overall == checks.Wait {
-		overall = checks.Pass // a dry run reports waiting as information
-	}
-	if err := r.ensureCheckRun(ctx, overall); err != nil {
-		return outcome{}, err
-	}
-	if overall == checks.Block {
-		for _, g := range results {
-			if g.Verdict == checks.Block {
-				return fail(fmt.Sprintf("gate %s blocked: %s", g.Gate, g.Reason)), nil
-			}
-		}
-	}
-	if err := r.status(ctx, "in_progress", "Gates passed: "+gateNames(results)); err != nil {
-		return outcome{}, err
-	}
-	if err := r.updateComment(ctx); err != nil {
-		return outcome{}, err
-	}
-	return done("overall_status=" + string(overall)), nil
-}
-
-func keepGate(results []checks.Result, name string) []checks.Result {
-	var out []checks.Result
-	for _, g := range results {
-		if g.Gate == name {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
 func gateNames(results []checks.Result) string {
 	names := make([]string, len(results))
 	for i, g := range results {

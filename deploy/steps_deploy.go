@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/config"
 )
 
 // backupResult is what the backup step found live.
@@ -86,6 +88,36 @@ func (r *run) createTag(ctx context.Context, name, sha string) (string, error) {
 		}
 	}
 	return "", permanentError{fmt.Errorf("backup tag %s exists at another commit", name)}
+}
+
+// databaseBackup calls the migrations gate's backup hook (action "backup")
+// right before deploying, when the gate found changed migrations. A failed
+// backup stops the deployment: nothing has been changed yet.
+func (r *run) databaseBackup(ctx context.Context) (outcome, error) {
+	var hook *config.Executor
+	for _, g := range r.gateResults() {
+		if g.Gate == "migrations" && g.Backup != nil {
+			hook = g.Backup
+		}
+	}
+	if hook == nil || hook.Webhook == nil {
+		return done("migrations unchanged: no database backup needed"), nil
+	}
+	if err := r.status(ctx, "in_progress", "Backing up the database before migrations"); err != nil {
+		return outcome{}, err
+	}
+	res, err := r.svc.webhookExecutor().Run(ctx, hook.Webhook, r.stepJSON(ExecSpec{Action: "backup", Index: 1, Total: 1}), r.idempotencyKey())
+	if err != nil {
+		if r.st.Attempts < 3 {
+			return outcome{}, err // transport error: retry with the same idempotency key
+		}
+		return fail(fmt.Sprintf("database backup hook unreachable after %d attempts: %v", r.st.Attempts, err)), nil
+	}
+	if !res.OK() {
+		return outcome{kind: outcomeFail, reason: "database backup hook answered " + res.Summary() + "; nothing was deployed",
+			detail: "backup hook answered " + res.Summary(), result: res}, nil
+	}
+	return outcome{kind: outcomeDone, detail: "database backup hook answered " + res.Summary(), result: res}, nil
 }
 
 // execute runs one strategy step through the environment's executor.

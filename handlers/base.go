@@ -30,5 +30,9 @@ func All(b *Base) []githubapp.EventHandler {
 		&Deployment{Base: b},
 		&DeploymentStatus{Base: b},
 		&CheckRun{Base: b},
+		&CheckSuite{Base: b},
+		&Status{Base: b},
+		&PullRequest{Base: b},
+		&Push{Base: b},
 	}
 }

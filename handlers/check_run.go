@@ -11,7 +11,9 @@ import (
 	"github.com/deploybot/deploybot/deploy"
 )
 
-// CheckRun handles presses of the Rollback button on deploy/<env> check runs.
+// CheckRun handles presses of the Rollback button on deploy/<env> check runs,
+// and other apps' completed check runs, which may unblock deployments
+// waiting for CI.
 type CheckRun struct{ *Base }
 
 func (h *CheckRun) Handles() []string { return []string{"check_run"} }
@@ -20,6 +22,9 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 	var event github.CheckRunEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
 		return fmt.Errorf("decode check_run: %w", err)
+	}
+	if event.GetAction() == "completed" {
+		return h.checksChanged(ctx, &event, event.GetCheckRun().GetApp(), event.GetCheckRun().GetHeadSHA())
 	}
 	if event.GetAction() != "requested_action" || event.GetRequestedAction().Identifier != "rollback" {
 		return nil

@@ -28,6 +28,9 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 		return nil
 	}
 	repo := event.GetRepo()
+	if repo == nil || event.GetIssue() == nil || event.GetComment() == nil {
+		return fmt.Errorf("issue_comment %s without repository, issue or comment; not a GitHub payload", deliveryID)
+	}
 	installationID := githubapp.GetInstallationIDFromEvent(&event)
 	ctx, logger := githubapp.PrepareRepoContext(ctx, installationID, repo)
 	logger.Debug().Int("issue", event.GetIssue().GetNumber()).Msg("comment received")

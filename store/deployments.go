@@ -10,6 +10,9 @@ import (
 const (
 	StatePending = "pending" // created; not yet at the environment lock
 	StateQueued  = "queued"  // waiting for the environment lock
+	// StateWaiting holds the lock and waits for an event (pending CI):
+	// a webhook or a durable timer wakes it, never polling.
+	StateWaiting = "waiting"
 	StateRunning = "running" // holds the lock; steps are executing
 	StateSuccess = "success"
 	StateFailure = "failure"
@@ -42,9 +45,14 @@ type Deployment struct {
 	Reason             string // why it failed or was blocked
 	EnvConfig          string // JSON snapshot of the environment's config when requested
 	Gates              string // JSON of gate results
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	FinishedAt         time.Time
+	// Wakes counts events for a waiting deployment (read-only here: only
+	// Wake changes it). CancelReason, once set, stops the deployment at its
+	// next step.
+	Wakes        int64
+	CancelReason string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	FinishedAt   time.Time
 }
 
 // Done reports whether the deployment reached a final state.
@@ -55,7 +63,7 @@ func (d *Deployment) Done() bool {
 const deploymentColumns = `id, request_key, repo, installation_id, environment, ref, sha, task, trigger,
 	requested_by, pr_number, rollback_of, strategy, production, state, step, github_deployment_id,
 	comment_id, check_run_id, previous_sha, backup_tag, reason, env_config, gates, created_at,
-	updated_at, finished_at`
+	updated_at, finished_at, wakes, cancel_reason`
 
 func scanDeployment(s scanner) (*Deployment, error) {
 	var d Deployment
@@ -64,7 +72,7 @@ func scanDeployment(s scanner) (*Deployment, error) {
 	err := s.Scan(&d.ID, &d.RequestKey, &d.Repo, &d.InstallationID, &d.Environment, &d.Ref, &d.SHA,
 		&d.Task, &d.Trigger, &d.RequestedBy, &d.PRNumber, &d.RollbackOf, &d.Strategy, &prod, &d.State,
 		&d.Step, &d.GitHubDeploymentID, &d.CommentID, &d.CheckRunID, &d.PreviousSHA, &d.BackupTag,
-		&d.Reason, &d.EnvConfig, &d.Gates, &created, &updated, &finished)
+		&d.Reason, &d.EnvConfig, &d.Gates, &created, &updated, &finished, &d.Wakes, &d.CancelReason)
 	if err != nil {
 		return nil, err
 	}

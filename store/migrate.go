@@ -71,6 +71,14 @@ var migrations = []string{
 		acquired_at BIGINT NOT NULL,
 		PRIMARY KEY (repo, environment)
 	);`,
+	// Event-driven waits: wakes counts webhooks that arrived for a
+	// deployment (so one arriving while its gates are being evaluated is not
+	// lost); cancel_reason is set when the deployment must stop (its pull
+	// request's head moved).
+	`ALTER TABLE deployments ADD COLUMN wakes BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE deployments ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT '';
+	CREATE INDEX IF NOT EXISTS deployments_sha ON deployments (repo, sha, state);
+	CREATE INDEX IF NOT EXISTS deployments_pr ON deployments (repo, pr_number, state);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.

@@ -178,21 +178,39 @@ func (tx *Tx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.Inser
 }
 
 // PendingJobs counts queued jobs not yet finished (available, running,
-// retryable, scheduled or pending).
-func (s *Store) PendingJobs(ctx context.Context) (int, error) {
+// retryable, scheduled or pending), leaving out scheduled jobs of the kinds
+// in timers (durable timers that may lie far ahead).
+func (s *Store) PendingJobs(ctx context.Context, timers ...string) (int, error) {
 	var n int
 	err := s.view().queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')`).Scan(&n)
+	if err != nil || len(timers) == 0 {
+		return n, err
+	}
+	for _, kind := range timers {
+		m, err := s.ScheduledJobs(ctx, kind)
+		if err != nil {
+			return 0, err
+		}
+		n -= m
+	}
+	return n, nil
+}
+
+// ScheduledJobs counts jobs of kind waiting for their scheduled time.
+func (s *Store) ScheduledJobs(ctx context.Context, kind string) (int, error) {
+	var n int
+	err := s.view().queryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE state = 'scheduled' AND kind = $1`, kind).Scan(&n)
 	return n, err
 }
 
-// WaitIdle returns once no job is pending, re-checking on every job event
-// the queue reports (no polling). Tests and the demo use it to let echoed
-// webhooks settle.
-func (s *Store) WaitIdle(ctx context.Context) error {
+// WaitIdle returns once no job is pending (apart from scheduled jobs of the
+// kinds in timers), re-checking on every job event the queue reports (no
+// polling). Tests and the demo use it to let echoed webhooks settle.
+func (s *Store) WaitIdle(ctx context.Context, timers ...string) error {
 	events, cancel := s.queue.subscribe()
 	defer cancel()
 	for {
-		n, err := s.PendingJobs(ctx)
+		n, err := s.PendingJobs(ctx, timers...)
 		if err != nil || n == 0 {
 			return err
 		}

@@ -27,8 +27,22 @@ type CheckRun struct {
 	CompletedAt time.Time
 }
 
-// CheckRunOutput is the output of a check run.
-type CheckRunOutput struct{ Title, Summary, Text string }
+// CheckRunOutput is the output of a check run. Annotations accumulate:
+// GitHub appends the annotations of every create and update request.
+type CheckRunOutput struct {
+	Title, Summary, Text string
+	Annotations          []CheckRunAnnotation
+}
+
+// CheckRunAnnotation is an annotation of a check run's output.
+type CheckRunAnnotation struct {
+	Path                   string
+	StartLine, EndLine     int
+	StartColumn, EndColumn int    // 0 when not given
+	AnnotationLevel        string // notice, warning, failure
+	Message, Title         string
+	RawDetails             string
+}
 
 // CheckRunAction is a requested-action button on a check run.
 type CheckRunAction struct{ Label, Description, Identifier string }
@@ -77,7 +91,7 @@ func (s *Sim) checkRunJSON(r *Repo, cr *CheckRun) map[string]any {
 		"details_url": cr.DetailsURL, "status": cr.Status, "conclusion": concl,
 		"started_at": opt(cr.StartedAt), "completed_at": opt(cr.CompletedAt), "name": cr.Name,
 		"output": map[string]any{"title": str(cr.Output.Title), "summary": str(cr.Output.Summary), "text": str(cr.Output.Text),
-			"annotations_count": 0, "annotations_url": api + "/annotations"},
+			"annotations_count": len(cr.Output.Annotations), "annotations_url": api + "/annotations"},
 		"check_suite": map[string]any{"id": cr.SuiteID}, "app": app, "pull_requests": prs, "actions": actions,
 	}
 }
@@ -133,6 +147,25 @@ func (c *call) applyCheckRunBody(cr *CheckRun) string {
 		cr.Output.Text, _ = o["text"].(string)
 		if len(cr.Output.Summary) > 65535 {
 			return "output.summary is longer than 65535 characters"
+		}
+		as, _ := o["annotations"].([]any)
+		prev := cr.Output.Annotations
+		cr.Output.Annotations = append([]CheckRunAnnotation(nil), prev...)
+		for i, a := range as {
+			m, _ := a.(map[string]any)
+			n := func(k string) int { v, _ := num(m[k]); return int(v) }
+			an := CheckRunAnnotation{StartLine: n("start_line"), EndLine: n("end_line"), StartColumn: n("start_column"), EndColumn: n("end_column")}
+			an.Path, _ = m["path"].(string)
+			an.AnnotationLevel, _ = m["annotation_level"].(string)
+			an.Message, _ = m["message"].(string)
+			an.Title, _ = m["title"].(string)
+			an.RawDetails, _ = m["raw_details"].(string)
+			_, sc := m["start_column"]
+			_, ec := m["end_column"]
+			if (sc || ec) && an.StartLine != an.EndLine {
+				return fmt.Sprintf("output.annotations[%d]: start_column and end_column are only supported when start_line equals end_line", i)
+			}
+			cr.Output.Annotations = append(cr.Output.Annotations, an)
 		}
 	}
 	if as, ok := b["actions"].([]any); ok {
@@ -197,6 +230,7 @@ func handleCreateCheckRun(c *call) (int, any) {
 	s.sendCheckRunLocked(r, cr, "created", "", "")
 	if cr.Status == "completed" {
 		s.sendCheckRunLocked(r, cr, "completed", "", "")
+		s.checkSuiteCompletedLocked(r, cr)
 	}
 	return http.StatusCreated, s.checkRunJSON(r, cr)
 }
@@ -227,6 +261,7 @@ func handleUpdateCheckRun(c *call) (int, any) {
 	*cr = next
 	if before.Status != "completed" && cr.Status == "completed" {
 		c.s.sendCheckRunLocked(c.repo, cr, "completed", "", "")
+		c.s.checkSuiteCompletedLocked(c.repo, cr)
 	}
 	return http.StatusOK, c.s.checkRunJSON(c.repo, cr)
 }
@@ -276,37 +311,52 @@ func handleListCheckRuns(c *call) (int, any) {
 }
 
 // AddCheckRun adds a check run by CI (app "github-actions") on sha and sends
-// check_run created (and completed when conclusion is set). status is
-// queued, in_progress or completed.
+// check_run created (and completed when conclusion is set, then
+// check_suite completed when it was the suite's last incomplete run).
+// status is queued, in_progress or completed.
 func (r *Repo) AddCheckRun(sha, name, status, conclusion string) int64 {
+	return r.AddCheckRunByApp(ciAppSlug, sha, name, status, conclusion)
+}
+
+// AddCheckRunByApp is AddCheckRun for the app appSlug (e.g. "circleci"); the
+// runs of one app on one SHA form a check suite.
+func (r *Repo) AddCheckRunByApp(appSlug, sha, name, status, conclusion string) int64 {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.commits[sha] == nil {
+		panic("githubsim: unknown commit " + sha)
+	}
 	now := s.now()
+	appID := s.appIDFor(appSlug)
 	cr := &CheckRun{ID: s.nextID("check_run"), Repo: r.FullName(), HeadSHA: sha, Name: name, Status: status,
-		Conclusion: conclusion, AppID: ciAppID, AppSlug: ciAppSlug, StartedAt: now}
+		Conclusion: conclusion, AppID: appID, AppSlug: appSlug, StartedAt: now}
 	if conclusion != "" {
 		cr.Status, cr.CompletedAt = "completed", now
 	}
-	cr.SuiteID = s.suiteLocked(r, sha, ciAppID)
+	cr.SuiteID = s.suiteLocked(r, sha, appID)
 	s.checkRuns = append(s.checkRuns, cr)
 	s.sendCheckRunLocked(r, cr, "created", "", "")
 	if cr.Status == "completed" {
 		s.sendCheckRunLocked(r, cr, "completed", "", "")
+		s.checkSuiteCompletedLocked(r, cr)
 	}
 	s.notifyLocked()
 	return cr.ID
 }
 
 // CompleteCheckRun completes a check run with conclusion and sends
-// check_run completed.
+// check_run completed (and check_suite completed when it was the suite's
+// last incomplete run).
 func (s *Sim) CompleteCheckRun(id int64, conclusion string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, cr := range s.checkRuns {
 		if cr.ID == id {
+			r := s.repos[strings.ToLower(cr.Repo)]
 			cr.Status, cr.Conclusion, cr.CompletedAt = "completed", conclusion, s.now()
-			s.sendCheckRunLocked(s.repos[strings.ToLower(cr.Repo)], cr, "completed", "", "")
+			s.sendCheckRunLocked(r, cr, "completed", "", "")
+			s.checkSuiteCompletedLocked(r, cr)
 			s.notifyLocked()
 			return
 		}
@@ -342,6 +392,7 @@ func (s *Sim) CheckRuns(fullName, sha string) []CheckRun {
 		if strings.EqualFold(cr.Repo, fullName) && (sha == "" || cr.HeadSHA == sha) {
 			cp := *cr
 			cp.Actions = append([]CheckRunAction(nil), cr.Actions...)
+			cp.Output.Annotations = append([]CheckRunAnnotation(nil), cr.Output.Annotations...)
 			out = append(out, cp)
 		}
 	}
@@ -356,6 +407,7 @@ func (s *Sim) CheckRun(id int64) (CheckRun, bool) {
 		if cr.ID == id {
 			cp := *cr
 			cp.Actions = append([]CheckRunAction(nil), cr.Actions...)
+			cp.Output.Annotations = append([]CheckRunAnnotation(nil), cr.Output.Annotations...)
 			return cp, true
 		}
 	}

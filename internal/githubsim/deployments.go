@@ -150,7 +150,7 @@ func handleCreateDeployment(c *call) (int, any) {
 			for k, v := range s.commits[sha].Tree {
 				tree[k] = v
 			}
-			r.commitLocked(branch, tree, fmt.Sprintf("Merge branch '%s' into %s", r.DefaultBranch, branch), []string{def})
+			r.pushCommitLocked(branch, tree, fmt.Sprintf("Merge branch '%s' into %s", r.DefaultBranch, branch), []string{def}, s.botLogin())
 			return http.StatusAccepted, map[string]any{"message": fmt.Sprintf("Auto-merged %s into %s on deployment.", r.DefaultBranch, branch)}
 		}
 	}

@@ -23,6 +23,11 @@ type Repo struct {
 	perms         map[string]string // lower(login) -> role
 	reviews       []*Review
 	createdAt     time.Time
+	features      map[string]string   // alert kind -> enabled|disabled|forbidden
+	alerts        map[string][]*alert // alert kind -> alerts, by number
+	envs          map[string]*environment
+	releases      []*Release
+	latestRelease int64 // id of the release marked latest, 0 if none
 }
 
 // Issue is an issue or pull request of a repository.
@@ -60,7 +65,8 @@ func (s *Sim) AddRepo(owner, name, defaultBranch string) *Repo {
 	r := &Repo{
 		s: s, ID: s.nextID("repo"), Owner: owner, Name: name, DefaultBranch: defaultBranch,
 		refs: map[string]string{}, issues: map[int]*Issue{}, perms: map[string]string{},
-		createdAt: s.now(),
+		createdAt: s.now(), features: map[string]string{}, alerts: map[string][]*alert{},
+		envs: map[string]*environment{},
 	}
 	if _, ok := s.users[strings.ToLower(owner)]; !ok {
 		s.userLocked(owner).Type = "Organization"
@@ -86,15 +92,14 @@ func (s *Sim) mustRepo(fullName string) *Repo {
 	return r
 }
 
-// Commit adds a commit with files (path -> content) on top of branch and
-// returns its SHA. A missing branch is created from the default branch head.
-// Pushing to the head branch of an open pull request sends pull_request
-// synchronize.
+// Commit pushes a commit with files (path -> content) on top of branch, as
+// user octocat, and returns its SHA. A missing branch is created from the
+// default branch head. It sends push and, when branch is the head of open
+// pull requests, pull_request synchronize.
 func (r *Repo) Commit(branch string, files map[string]string, message string) string {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
-	sha := r.commitLocked(branch, files, message, nil)
-	r.s.syncPRsLocked(r, branch)
+	sha := r.pushCommitLocked(branch, files, message, nil, "octocat")
 	r.s.notifyLocked()
 	return sha
 }
@@ -114,23 +119,26 @@ func (r *Repo) commitLocked(branch string, files map[string]string, message stri
 		}
 	}
 	parents = append(parents, extraParents...)
-	parts := []string{strings.Join(parents, ","), message, strconv.FormatInt(s.nextID("commit"), 10)}
+	seq := s.nextID("commit")
+	parts := []string{strings.Join(parents, ","), message, strconv.FormatInt(seq, 10)}
 	for _, k := range sortedKeys(files) {
 		tree[k] = files[k]
 		parts = append(parts, k, files[k])
 	}
 	sha := gitSHA(parts...)
-	s.commits[sha] = &commit{SHA: sha, Parents: parents, Tree: tree, Message: message, Author: "octocat", Time: s.now()}
+	s.commits[sha] = &commit{SHA: sha, Parents: parents, Tree: tree, Message: message, Author: "octocat", Time: s.now(), Seq: seq}
 	r.refs["refs/heads/"+branch] = sha
 	return sha
 }
 
-// Branch creates or moves branch to sha.
+// Branch creates or moves branch to sha, like a (force) push by octocat:
+// it sends push and, for the head of open pull requests, pull_request
+// synchronize.
 func (r *Repo) Branch(branch, sha string) {
 	r.setRef("refs/heads/"+branch, sha)
 }
 
-// Tag creates or moves a lightweight tag.
+// Tag creates or moves a lightweight tag and sends push.
 func (r *Repo) Tag(tag, sha string) {
 	r.setRef("refs/tags/"+tag, sha)
 }
@@ -141,7 +149,7 @@ func (r *Repo) setRef(ref, sha string) {
 	if r.s.commits[sha] == nil {
 		panic("githubsim: unknown commit " + sha)
 	}
-	r.refs[ref] = sha
+	r.updateRefLocked(ref, sha, "octocat")
 	r.s.notifyLocked()
 }
 
@@ -302,7 +310,7 @@ func (r *Repo) openPR(headRepo *Repo, head, base, author, title string) int {
 	}
 	is := r.newIssueLocked(author, title)
 	is.PR = &PullRequest{ID: s.nextID("pull"), Number: is.Number, HeadRepo: headRepo.FullName(), HeadRef: head, BaseRef: base}
-	s.sendPullRequestLocked(r, is, "opened")
+	s.sendPullRequestLocked(r, is, "opened", "", "")
 	s.notifyLocked()
 	return is.Number
 }
@@ -315,12 +323,14 @@ func (s *Sim) prHeadSHALocked(pr *PullRequest) string {
 	return hr.refs["refs/heads/"+pr.HeadRef]
 }
 
-func (s *Sim) syncPRsLocked(headRepo *Repo, branch string) {
+// syncPRsLocked sends pull_request synchronize for the open pull requests
+// whose head is branch of headRepo, which moved from before.
+func (s *Sim) syncPRsLocked(headRepo *Repo, branch, before, pusher string) {
 	for _, r := range s.sortedReposLocked() {
 		for _, n := range sortedNumbers(r.issues) {
 			is := r.issues[n]
 			if is.PR != nil && is.State == "open" && strings.EqualFold(is.PR.HeadRepo, headRepo.FullName()) && is.PR.HeadRef == branch {
-				s.sendPullRequestLocked(r, is, "synchronize")
+				s.sendPullRequestLocked(r, is, "synchronize", before, pusher)
 			}
 		}
 	}

@@ -79,7 +79,7 @@ func handleCreateRef(c *call) (int, any) {
 	if _, exists := c.repo.refs[ref]; exists {
 		return apiError(http.StatusUnprocessableEntity, "Reference already exists")
 	}
-	c.repo.refs[ref] = sha
+	c.repo.updateRefLocked(ref, sha, c.s.botLogin()) // a push, as on GitHub
 	return http.StatusCreated, c.s.refJSON(c.repo, ref, sha)
 }
 
@@ -157,6 +157,7 @@ func handleCreateStatus(c *call) (int, any) {
 	st.Description, _ = c.body["description"].(string)
 	st.TargetURL, _ = c.body["target_url"].(string)
 	c.s.statuses = append(c.s.statuses, st)
+	c.s.sendStatusLocked(c.repo, st)
 	return http.StatusCreated, c.s.statusJSON(c.repo, st)
 }
 
@@ -216,8 +217,10 @@ func handleCombinedStatus(c *call) (int, any) {
 	}
 	r := c.repo
 	sts := c.s.latestStatusesLocked(r, sha)
+	// state and total_count cover every context; statuses is paged.
+	lo, hi := c.paginate(len(sts))
 	list := []any{}
-	for _, st := range sts {
+	for _, st := range sts[lo:hi] {
 		list = append(list, c.s.statusJSON(r, st))
 	}
 	repo := c.s.repoJSON(r)
@@ -228,14 +231,19 @@ func handleCombinedStatus(c *call) (int, any) {
 	}
 }
 
-// SetCommitStatus records a commit status on sha as another integration (CI)
-// would. No webhook is sent (the status event is not emulated).
+// SetCommitStatus records a commit status on sha as another integration (CI,
+// user ci-bot) would, and sends status.
 func (r *Repo) SetCommitStatus(sha, context, state, description string) {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.statuses = append(s.statuses, &CommitStatus{ID: s.nextID("status"), Repo: r.FullName(), SHA: sha,
-		State: state, Context: context, Description: description, Creator: "ci-bot", CreatedAt: s.now()})
+	if s.commits[sha] == nil {
+		panic("githubsim: unknown commit " + sha)
+	}
+	st := &CommitStatus{ID: s.nextID("status"), Repo: r.FullName(), SHA: sha,
+		State: state, Context: context, Description: description, Creator: "ci-bot", CreatedAt: s.now()}
+	s.statuses = append(s.statuses, st)
+	s.sendStatusLocked(r, st)
 	s.notifyLocked()
 }
 

@@ -116,6 +116,18 @@ func init() {
 		"repos/get-branch":                        handleGetBranch,
 		"apps/get-repo-installation":              handleRepoInstallation,
 		"pulls/list-reviews":                      handleListReviews,
+		"repos/compare-commits-with-basehead":     handleCompare,
+		"code-scanning/list-alerts-for-repo":      handleListCodeScanningAlerts,
+		"secret-scanning/list-alerts-for-repo":    handleListSecretScanningAlerts,
+		"dependabot/list-alerts-for-repo":         handleListDependabotAlerts,
+		"actions/list-environment-variables":      handleListEnvVariables,
+		"actions/list-environment-secrets":        handleListEnvSecrets,
+		"repos/list-releases":                     handleListReleases,
+		"repos/get-latest-release":                handleLatestRelease,
+		"repos/get-release-by-tag":                handleReleaseByTag,
+		"repos/get-release":                       handleGetRelease,
+		"repos/update-release":                    handleUpdateRelease,
+		"repos/list-release-assets":               handleListReleaseAssets,
 	}
 }
 
@@ -377,13 +389,17 @@ func (s *Sim) checkResponseLocked(c *call, status int, body []byte) {
 	}
 }
 
-// pagination applies per_page/page and sets a Link header like GitHub.
-func (c *call) paginate(n int) (lo, hi int) {
+// paginate applies per_page (default 30, at most 100) and page to a list of
+// n items and sets a Link header like GitHub.
+func (c *call) paginate(n int) (lo, hi int) { return c.paginateWith(n, 30, 100) }
+
+// paginateWith is paginate for operations with other per_page limits.
+func (c *call) paginateWith(n, defPer, maxPer int) (lo, hi int) {
 	per, _ := strconv.Atoi(c.q.Get("per_page"))
 	if per <= 0 {
-		per = 30
+		per = defPer
 	}
-	per = min(per, 100)
+	per = min(per, maxPer)
 	page, _ := strconv.Atoi(c.q.Get("page"))
 	if page <= 0 {
 		page = 1
@@ -396,7 +412,7 @@ func (c *call) paginate(n int) (lo, hi int) {
 		q := c.r.URL.Query()
 		q.Set("page", strconv.Itoa(p))
 		q.Set("per_page", strconv.Itoa(per))
-		u := strings.TrimSuffix(c.s.URL, "/") + c.r.URL.Path + "?" + q.Encode()
+		u := strings.TrimSuffix(c.s.URL, "/") + c.r.URL.EscapedPath() + "?" + q.Encode()
 		links = append(links, fmt.Sprintf("<%s>; rel=%q", u, rel))
 	}
 	if page < last {

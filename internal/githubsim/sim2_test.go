@@ -16,6 +16,10 @@ func TestWebhooks(t *testing.T) {
 	f.repo.Commit("feature", map[string]string{"x": "y"}, "feature")
 	n := f.repo.OpenPR("feature", "main", "alice", "Feature")
 
+	_, ev := sink.next(t)
+	if pe, ok := ev.(*github.PushEvent); !ok || pe.GetRef() != "refs/heads/feature" || !pe.GetCreated() {
+		t.Fatalf("push: %T %+v", ev, ev)
+	}
 	r, ev := sink.next(t)
 	pre, ok := ev.(*github.PullRequestEvent)
 	if !ok || pre.GetAction() != "opened" || pre.GetPullRequest().GetHead().GetSHA() != f.repo.Head("feature") {
@@ -104,6 +108,10 @@ func TestWebhooks(t *testing.T) {
 			t.Fatalf("check_run %s: %+v", want, e)
 		}
 	}
+	_, ev = sink.next(t)
+	if e := ev.(*github.CheckSuiteEvent); e.GetAction() != "completed" || e.GetCheckSuite().GetConclusion() != "failure" || e.GetCheckSuite().GetApp().GetID() != 7 {
+		t.Fatalf("check_suite: %+v", e)
+	}
 	if run, _ := f.sim.CheckRun(cr.GetID()); len(run.Actions) != 1 || run.Actions[0].Identifier != "rollback" {
 		t.Fatalf("actions %+v", run.Actions)
 	}
@@ -129,8 +137,9 @@ func TestWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := f.sim.Deliveries()
-	if ds[1].ID != first || string(ds[len(ds)-1].Body) != string(ds[1].Body) || !ds[len(ds)-1].Redelivery || ds[1].Status != 202 {
-		t.Fatalf("deliveries %+v", ds[len(ds)-1])
+	// push, pull_request, then the first comment.
+	if ds[2].ID != first || string(ds[len(ds)-1].Body) != string(ds[2].Body) || !ds[len(ds)-1].Redelivery || ds[2].Status != 202 {
+		t.Fatalf("deliveries: %s %s redelivery=%v", ds[2].Event, ds[len(ds)-1].Event, ds[len(ds)-1].Redelivery)
 	}
 }
 

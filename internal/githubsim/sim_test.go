@@ -189,7 +189,7 @@ func TestSpecViolations(t *testing.T) {
 		problem                  string
 	}{
 		{"unknown path", "GET", "/repos/acme/shop/deployz", "", 404, "no such operation"},
-		{"not emulated", "GET", "/repos/acme/shop/releases", "", 404, "not emulated"},
+		{"not emulated", "GET", "/repos/acme/shop/tags", "", 404, "not emulated"},
 		{"wrong method", "DELETE", "/repos/acme/shop/check-runs/1", "", 404, "method not allowed"},
 		{"bad status state", "POST", "/repos/acme/shop/deployments/" + itoa(id.GetID()) + "/statuses", `{"state":"done"}`, 422, "is not one of"},
 		{"check run without name", "POST", "/repos/acme/shop/check-runs", `{"head_sha":"` + sha + `"}`, 422, `"name" is required`},

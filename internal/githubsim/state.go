@@ -102,6 +102,7 @@ type commit struct {
 	Message string
 	Author  string
 	Time    time.Time
+	Seq     int64 // creation order: a commit's parents have smaller Seq
 }
 
 // New starts a Sim on a local httptest server.
@@ -198,6 +199,7 @@ var idBases = map[string]int64{
 	"pull": 1800000000, "comment": 2300000000, "reaction": 240000000,
 	"deployment": 1500000000, "deployment_status": 3200000000, "check_run": 21000000000,
 	"check_suite": 19000000000, "review": 1900000000, "status": 31000000000, "delivery_hook": 1,
+	"release": 150000000, "release_asset": 170000000,
 }
 
 // nextID returns GitHub-looking, incrementing ids per kind. Needs s.mu or

@@ -116,11 +116,21 @@ func (s *Sim) subscribed(event string) bool {
 // sender, installation, organization) and queues it. Repositories without an
 // installation of the app produce no delivery.
 func (s *Sim) enqueueLocked(event string, r *Repo, payload map[string]any, sender string) {
+	s.enqueueRepoLocked(event, r, payload, sender, nil)
+}
+
+// enqueueRepoLocked is enqueueLocked with the payload's repository object
+// (nil: the usual one). Payloads whose schema the trimmed description keeps
+// are validated against it.
+func (s *Sim) enqueueRepoLocked(event string, r *Repo, payload map[string]any, sender string, repo map[string]any) {
 	inst := s.installationFor(r.Owner)
 	if inst == nil || !s.subscribed(event) {
 		return
 	}
-	payload["repository"] = s.repoJSON(r)
+	if repo == nil {
+		repo = s.repoJSON(r)
+	}
+	payload["repository"] = repo
 	payload["sender"] = s.login(sender)
 	payload["installation"] = s.installationJSON(inst)
 	if owner := s.userLocked(r.Owner); owner.Type == "Organization" {
@@ -141,6 +151,7 @@ func (s *Sim) enqueueLocked(event string, r *Repo, payload map[string]any, sende
 		panic(err)
 	}
 	action, _ := payload["action"].(string)
+	s.checkWebhookLocked(event, action, body)
 	d := &Delivery{ID: guid(), Event: event, Action: action, Body: body}
 	s.deliveries = append(s.deliveries, d)
 	s.queue = append(s.queue, d)
@@ -175,7 +186,9 @@ func (s *Sim) sendIssueCommentLocked(r *Repo, is *Issue, cm *Comment, action, ol
 	s.enqueueLocked("issue_comment", r, ex, sender)
 }
 
-func (s *Sim) sendPullRequestLocked(r *Repo, is *Issue, action string) {
+// sendPullRequestLocked sends pull_request action; for synchronize, before
+// is the previous head of the PR and sender the pusher.
+func (s *Sim) sendPullRequestLocked(r *Repo, is *Issue, action, before, sender string) {
 	file := "opened.payload.json"
 	if action == "synchronize" {
 		file = "synchronize.payload.json"
@@ -185,14 +198,12 @@ func (s *Sim) sendPullRequestLocked(r *Repo, is *Issue, action string) {
 	ex["number"] = is.Number
 	ex["pull_request"] = s.prJSON(r, is)
 	if action == "synchronize" {
-		sha := s.prHeadSHALocked(is.PR)
-		before := ""
-		if c := s.commits[sha]; c != nil && len(c.Parents) > 0 {
-			before = c.Parents[0]
-		}
-		ex["before"], ex["after"] = before, sha
+		ex["before"], ex["after"] = before, s.prHeadSHALocked(is.PR)
 	}
-	s.enqueueLocked("pull_request", r, ex, is.Author)
+	if sender == "" {
+		sender = is.Author
+	}
+	s.enqueueLocked("pull_request", r, ex, sender)
 }
 
 func (s *Sim) sendDeploymentLocked(r *Repo, d *Deployment) {
@@ -239,10 +250,7 @@ func (s *Sim) sendCheckRunLocked(r *Repo, cr *CheckRun, action, identifier, send
 		ex["requested_action"] = map[string]any{"identifier": identifier}
 	} else {
 		delete(ex, "requested_action")
-		sender = s.botLogin()
-		if cr.AppID != s.opts.AppID {
-			sender = ciAppSlug + "[bot]"
-		}
+		sender = cr.AppSlug + "[bot]"
 	}
 	s.enqueueLocked("check_run", r, ex, sender)
 }

@@ -56,6 +56,33 @@ var operations = []string{
 	"GET /repos/{owner}/{repo}/branches/{branch}",
 	"GET /repos/{owner}/{repo}/installation",
 	"GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+	"GET /repos/{owner}/{repo}/compare/{basehead}",
+	"GET /repos/{owner}/{repo}/code-scanning/alerts",
+	"GET /repos/{owner}/{repo}/secret-scanning/alerts",
+	"GET /repos/{owner}/{repo}/dependabot/alerts",
+	"GET /repos/{owner}/{repo}/environments/{environment_name}/variables",
+	"GET /repos/{owner}/{repo}/environments/{environment_name}/secrets",
+	"GET /repos/{owner}/{repo}/releases",
+	"GET /repos/{owner}/{repo}/releases/latest",
+	"GET /repos/{owner}/{repo}/releases/tags/{tag}",
+	"GET /repos/{owner}/{repo}/releases/{release_id}",
+	"PATCH /repos/{owner}/{repo}/releases/{release_id}",
+	"GET /repos/{owner}/{repo}/releases/{release_id}/assets",
+}
+
+// webhookSchemas are component schemas of webhook payloads the emulator
+// sends; they are kept (with what they reference) so tests can validate the
+// emitted payloads against GitHub's own description of them.
+var webhookSchemas = []string{
+	"webhook-status",
+	"webhook-push",
+	"webhook-check-suite-completed",
+	"webhook-release-created",
+	"webhook-release-published",
+	"webhook-release-prereleased",
+	"webhook-release-released",
+	"webhook-release-edited",
+	"webhook-pull-request-synchronize",
 }
 
 // nameMaps are keys whose object values map names (not keywords) to values.
@@ -175,6 +202,12 @@ func main() {
 	}
 	refs := map[string]bool{}
 	collectRefs(newPaths, refs, spec)
+	for _, name := range webhookSchemas {
+		ref := "#/components/schemas/" + name
+		lookup(spec, ref)
+		refs[ref] = true
+		collectRefs(lookup(spec, ref), refs, spec)
+	}
 	comps := map[string]any{}
 	for ref := range refs {
 		parts := strings.Split(strings.TrimPrefix(ref, "#/components/"), "/")
