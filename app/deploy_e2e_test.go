@@ -77,6 +77,8 @@ func TestDeployAPIEconomy(t *testing.T) {
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/a", "walt")
+	s.settle() // the config push's deploy/config check is not part of a deploy
+	s.Sim.ResetRequests()
 	s.comment(pr, "walt", "/deploy staging")
 	s.deploymentsFinished(1)
 

@@ -154,8 +154,8 @@ func TestDryRunReportsEveryGate(t *testing.T) {
 	}
 	for _, gate := range []string{"permission", "lock", "checks", "security"} {
 		cr := s.checkRun(sha, "deploy/staging: "+gate)
-		if gate == "checks" && cr.Status != "in_progress" {
-			t.Errorf("dry-run checks gate = %s, want in_progress (CI pending)", cr.Status)
+		if gate == "checks" && (cr.Conclusion != "neutral" || !strings.Contains(cr.Output.Title, "would wait")) {
+			t.Errorf("dry-run checks gate = %s/%s %q, want neutral \"would wait\" (CI pending; nothing stays in progress)", cr.Status, cr.Conclusion, cr.Output.Title)
 		}
 	}
 	reply := s.deploybotComments(pr)[0]
@@ -191,6 +191,9 @@ func TestPushToPRCancelsWaitingDeployment(t *testing.T) {
 	}
 	contains(t, "reply", reply, "@walt")
 	contains(t, "reply", reply, newHead[:7])
+	if cr := s.checkRun(sha, "deploy/staging: checks"); cr.Status != "completed" || cr.Conclusion != "cancelled" {
+		t.Errorf("the waiting gate's check run = %s/%s, want completed/cancelled", cr.Status, cr.Conclusion)
+	}
 	if calls, _ := s.Target.Calls(); len(calls) != 0 {
 		t.Errorf("a cancelled deployment called the executor: %+v", calls)
 	}

@@ -46,6 +46,9 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 	}
 	// The record shows this step as done: it is, once the notices below land.
 	r.st.State, r.st.Detail = store.StepDone, "deployment "+d.State
+	if err := r.closeWaitingGates(ctx); err != nil {
+		return outcome{}, err
+	}
 	if err := r.completeCheckRun(ctx, success); err != nil {
 		return outcome{}, err
 	}

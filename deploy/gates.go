@@ -315,6 +315,30 @@ func (r *run) syncGateCheckRuns(ctx context.Context, prev, states []gateState) e
 	return nil
 }
 
+// closeWaitingGates completes the check runs of gates still waiting when the
+// deployment ends (a dry run, or a cancelled deployment), so no check stays
+// "in progress" on the commit forever.
+func (r *run) closeWaitingGates(ctx context.Context) error {
+	conclusion, prefix := "cancelled", "stopped while waiting: "
+	if r.d.Task == TaskDryRun {
+		conclusion, prefix = "neutral", "dry run; a deployment would wait: "
+	}
+	states := r.gateStates()
+	for _, g := range states {
+		if g.Verdict != checks.Wait || g.CheckRunID == 0 {
+			continue
+		}
+		_, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.owner, r.repo, g.CheckRunID, github.UpdateCheckRunOptions{
+			Name: gateCheckName(r.d.Environment, g.Gate), Status: github.String("completed"), Conclusion: github.String(conclusion),
+			Output: &github.CheckRunOutput{Title: github.String(truncate(prefix+g.Reason, 255)), Summary: github.String(truncate(gateSummary(g.Result), 65000))},
+		})
+		if err != nil && !permanent(err) {
+			return fmt.Errorf("close check run for gate %s: %w", g.Gate, err)
+		}
+	}
+	return nil
+}
+
 func sameResult(a, b checks.Result) bool {
 	return a.Verdict == b.Verdict && a.Reason == b.Reason && a.Detail == b.Detail
 }

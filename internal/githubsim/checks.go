@@ -200,7 +200,9 @@ func (c *call) applyCheckRunBody(cr *CheckRun) string {
 			cr.CompletedAt = c.s.now()
 		}
 	}
-	if cr.Status != "queued" && cr.StartedAt.IsZero() {
+	// GitHub sets started_at at creation even for a queued run (its
+	// check_run webhook schema requires it).
+	if cr.StartedAt.IsZero() {
 		cr.StartedAt = c.s.now()
 	}
 	return ""

@@ -171,7 +171,9 @@ func TestPullRequestSynchronize(t *testing.T) {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 		_, ev := sink.expect(t, "push", "")
-		if e := ev.(*github.PushEvent); e.GetSender().GetLogin() != "deploybot[bot]" || len(e.Commits) != 1 || !strings.HasPrefix(e.Commits[0].GetMessage(), "Merge branch 'main'") {
+		// The push brings main's commit and the merge commit.
+		if e := ev.(*github.PushEvent); e.GetSender().GetLogin() != "deploybot[bot]" || len(e.Commits) != 2 || e.Commits[0].GetMessage() != "main moves" ||
+			!strings.HasPrefix(e.Commits[1].GetMessage(), "Merge branch 'main'") {
 			t.Fatalf("%+v", e)
 		}
 		sink.expect(t, "pull_request", "synchronize")

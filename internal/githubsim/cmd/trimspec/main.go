@@ -83,6 +83,14 @@ var webhookSchemas = []string{
 	"webhook-release-released",
 	"webhook-release-edited",
 	"webhook-pull-request-synchronize",
+	"webhook-pull-request-opened",
+	"webhook-issue-comment-created",
+	"webhook-issue-comment-edited",
+	"webhook-check-run-created",
+	"webhook-check-run-completed",
+	"webhook-check-run-requested-action",
+	"webhook-deployment-created",
+	"webhook-deployment-status-created",
 }
 
 // nameMaps are keys whose object values map names (not keywords) to values.
