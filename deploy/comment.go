@@ -88,6 +88,7 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 		Task: TaskDeploy, Trigger: "comment", RequestedBy: c.Author, RequestKey: fmt.Sprintf("comment:%d", c.CommentID),
 		Strategy: cmd.Strategy, DryRun: cmd.DryRun, Permission: perm,
 		PRNumber: c.Number, // the record goes where the command was written
+		Context:  RunContext{DefaultBranch: c.DefaultBranch},
 	}
 	if c.IsPullRequest {
 		pr, _, err := gh.PullRequests.Get(ctx, c.Owner, c.Repo, c.Number)

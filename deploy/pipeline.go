@@ -78,6 +78,7 @@ type run struct {
 	steps        []store.Step
 	st           *store.Step
 	env          *config.Environment
+	rc           RunContext // what the trigger brought (d.Context)
 	gh           *github.Client
 	owner, repo  string
 	recovering   bool
@@ -103,6 +104,7 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 	r := &run{svc: s, d: d, steps: steps, st: &steps[d.Step]}
 	r.owner, r.repo = splitRepo(d.Repo)
 	r.log = zerolog.Ctx(ctx).With().Int64("deployment", d.ID).Str("step", r.st.Name).Logger()
+	r.rc = decodeContext(d.Context)
 	r.env = new(config.Environment)
 	if err := json.Unmarshal([]byte(d.EnvConfig), r.env); err != nil {
 		return fmt.Errorf("decode environment snapshot of deployment %d: %w", d.ID, err)

@@ -105,6 +105,11 @@ type Request struct {
 	// Permission is the permission gate's result, read from the API when the
 	// request was accepted.
 	Permission checks.Result
+	// Context is what the trigger brought along (release, adopted GitHub
+	// deployment, protection-rule run, environments to deploy next).
+	Context RunContext
+	// GitHubDeploymentID is set when adopting a deployment someone else created.
+	GitHubDeploymentID int64
 }
 
 // Start records the request and its step list and enqueues the first step,
@@ -131,7 +136,8 @@ func (s *Service) Start(ctx context.Context, req Request) (*store.Deployment, bo
 		Environment: req.Environment.Name, Ref: req.Ref, SHA: req.SHA, Task: req.Task, Trigger: req.Trigger,
 		RequestedBy: req.RequestedBy, PRNumber: req.PRNumber, RollbackOf: req.RollbackOf, Strategy: strategy,
 		Production: req.Environment.Production, State: store.StatePending, EnvConfig: string(envJSON),
-		Gates: string(gates), PreviousSHA: req.PreviousSHA,
+		Gates: string(gates), PreviousSHA: req.PreviousSHA, Context: req.Context.encode(),
+		GitHubDeploymentID: req.GitHubDeploymentID,
 	}
 	steps, err := planSteps(req, strategy)
 	if err != nil {

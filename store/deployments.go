@@ -50,6 +50,8 @@ type Deployment struct {
 	// next step.
 	Wakes        int64
 	CancelReason string
+	// Context is JSON of what the trigger brought (deploy.RunContext).
+	Context string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	FinishedAt   time.Time
@@ -63,7 +65,7 @@ func (d *Deployment) Done() bool {
 const deploymentColumns = `id, request_key, repo, installation_id, environment, ref, sha, task, trigger,
 	requested_by, pr_number, rollback_of, strategy, production, state, step, github_deployment_id,
 	comment_id, check_run_id, previous_sha, backup_tag, reason, env_config, gates, created_at,
-	updated_at, finished_at, wakes, cancel_reason`
+	updated_at, finished_at, wakes, cancel_reason, context`
 
 func scanDeployment(s scanner) (*Deployment, error) {
 	var d Deployment
@@ -72,7 +74,7 @@ func scanDeployment(s scanner) (*Deployment, error) {
 	err := s.Scan(&d.ID, &d.RequestKey, &d.Repo, &d.InstallationID, &d.Environment, &d.Ref, &d.SHA,
 		&d.Task, &d.Trigger, &d.RequestedBy, &d.PRNumber, &d.RollbackOf, &d.Strategy, &prod, &d.State,
 		&d.Step, &d.GitHubDeploymentID, &d.CommentID, &d.CheckRunID, &d.PreviousSHA, &d.BackupTag,
-		&d.Reason, &d.EnvConfig, &d.Gates, &created, &updated, &finished, &d.Wakes, &d.CancelReason)
+		&d.Reason, &d.EnvConfig, &d.Gates, &created, &updated, &finished, &d.Wakes, &d.CancelReason, &d.Context)
 	if err != nil {
 		return nil, err
 	}
@@ -92,15 +94,18 @@ func (tx *Tx) CreateDeployment(ctx context.Context, d *Deployment, steps []Step)
 	if d.Gates == "" {
 		d.Gates = "[]"
 	}
+	if d.Context == "" {
+		d.Context = "{}"
+	}
 	var id int64
 	err := tx.q.queryRow(ctx, `INSERT INTO deployments (request_key, repo, installation_id, environment, ref, sha,
 		task, trigger, requested_by, pr_number, rollback_of, strategy, production, state, step, env_config, gates,
-		previous_sha, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		previous_sha, created_at, updated_at, context, github_deployment_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 		ON CONFLICT (request_key) DO NOTHING RETURNING id`,
 		d.RequestKey, d.Repo, d.InstallationID, d.Environment, d.Ref, d.SHA, d.Task, d.Trigger, d.RequestedBy,
 		d.PRNumber, d.RollbackOf, d.Strategy, boolInt(d.Production), d.State, d.Step, d.EnvConfig, d.Gates,
-		d.PreviousSHA, millis(d.CreatedAt), millis(d.UpdatedAt)).Scan(&id)
+		d.PreviousSHA, millis(d.CreatedAt), millis(d.UpdatedAt), d.Context, d.GitHubDeploymentID).Scan(&id)
 	if err == ErrNotFound {
 		existing, err := tx.deploymentWhere(ctx, `request_key = $1`, d.RequestKey)
 		return existing, false, err
@@ -130,9 +135,9 @@ func (tx *Tx) UpdateDeployment(ctx context.Context, d *Deployment) error {
 	d.UpdatedAt = time.Now()
 	_, err := tx.q.exec(ctx, `UPDATE deployments SET state = $1, step = $2, github_deployment_id = $3, comment_id = $4,
 		check_run_id = $5, previous_sha = $6, backup_tag = $7, reason = $8, gates = $9, updated_at = $10,
-		finished_at = $11 WHERE id = $12`,
+		finished_at = $11, context = $12 WHERE id = $13`,
 		d.State, d.Step, d.GitHubDeploymentID, d.CommentID, d.CheckRunID, d.PreviousSHA, d.BackupTag, d.Reason,
-		d.Gates, millis(d.UpdatedAt), millis(d.FinishedAt), d.ID)
+		d.Gates, millis(d.UpdatedAt), millis(d.FinishedAt), d.Context, d.ID)
 	if err != nil {
 		return fmt.Errorf("update deployment %d: %w", d.ID, err)
 	}

@@ -79,6 +79,19 @@ var migrations = []string{
 	ALTER TABLE deployments ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT '';
 	CREATE INDEX IF NOT EXISTS deployments_sha ON deployments (repo, sha, state);
 	CREATE INDEX IF NOT EXISTS deployments_pr ON deployments (repo, pr_number, state);`,
+	// context holds what a trigger brought (release, protection-rule run,
+	// environments to deploy next); manual_locks are /lock's.
+	`ALTER TABLE deployments ADD COLUMN context TEXT NOT NULL DEFAULT '{}';
+	CREATE INDEX IF NOT EXISTS deployments_github ON deployments (repo, github_deployment_id);
+	CREATE TABLE IF NOT EXISTS manual_locks (
+		repo TEXT NOT NULL,
+		environment TEXT NOT NULL,
+		owner TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL DEFAULT 0,
+		PRIMARY KEY (repo, environment)
+	);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.

@@ -11,8 +11,11 @@
 // and both are recorded as violations. The emulator's own 2xx responses are
 // validated against the description too, so it cannot drift. Webhooks are
 // built by patching GitHub's documented payload examples
-// (testdata/webhooks) with the current state, and signed like GitHub
-// (X-Hub-Signature-256).
+// (testdata/webhooks) with the current state, signed like GitHub
+// (X-Hub-Signature-256), and validated against the description's
+// webhook-<event>-<action> schemas (kept by cmd/trimspec): a payload that
+// drifts is a violation too. GitHub publishes no example of the status
+// event; testdata/webhooks/status was written to its webhook-status schema.
 //
 // Business rules emulated: installation tokens from an app JWT (RS256, iss,
 // exp <= iat+10m); repositories visible only to their owner's installation;
@@ -49,13 +52,98 @@
 //	})
 //
 // Inspection: Requests, Violations, Deliveries, Deployments, CheckRuns,
-// CheckRun, Comments, Reactions, CommitStatuses, Refs. Faults: FailNext and
-// Inject. Webhooks are delivered in order by one goroutine; Redeliver
-// re-sends a delivery with the same GUID. Close stops everything (done
-// automatically at test cleanup when Options.TB is set).
+// CheckRun, Comments, Reactions, CommitStatuses, Refs, Release, Releases.
+// Faults: FailNext and Inject. Webhooks are delivered in order by one
+// goroutine; Redeliver re-sends a delivery with the same GUID. Close stops
+// everything (done automatically at test cleanup when Options.TB is set).
+//
+// # Operations
+//
+// Apps: GET /app, POST /app/installations/{id}/access_tokens, GET
+// .../installation. Repository, contents, commits/{ref}, branches/{branch},
+// compare/{base...head}, git refs (create, get, matching). Issues, issue
+// comments, reactions, pull requests and their reviews. Check runs (create,
+// update, get, list for a ref with filter=latest|all, check_name, status,
+// app_id; output annotations accumulate), commit statuses (create; the
+// combined status pages its statuses). Deployments and deployment statuses.
+// Code scanning, secret scanning and Dependabot alert lists; environment
+// variables and secrets; releases (list, latest, by tag, by id, update,
+// assets). Lists page with per_page/page and a Link header, except:
+//
+//   - compare pages its commits and its files with the same per_page/page
+//     (GitHub pages the commits and sends the files, at most 300, on the first
+//     page; read the files page by page and both agree). Without
+//     per_page/page: at most 250 commits and 300 files, no Link;
+//   - Dependabot alerts page by cursor only (before/after in Link; read
+//     Response.After): GitHub answers 400 "Pagination using the `page`
+//     parameter is not supported." to page, first and last;
+//   - environment variables: per_page default 10, at most 30.
+//
+// Security features (Repo.SetFeature) answer like GitHub, with only the
+// statuses each operation documents:
+//
+//	                 enabled     disabled                               forbidden
+//	code scanning    200 [...]   404 "no analysis found"                403 "Advanced Security must be enabled for this repository to use code scanning."
+//	secret scanning  200 [...]   404 "Secret scanning is disabled on    404 "Advanced Security must be enabled for this repository to use secret scanning."
+//	                             this repository."                      (no 403 is documented)
+//	Dependabot       200 [...]   403 "Dependabot alerts are disabled    403 "Resource not accessible by integration"
+//	                             for this repository."
+//
+// Code scanning: state, tool_name (tool CodeQL), ref, sort, direction; the
+// description documents no severity parameter for this operation, so none is
+// applied (filter on rule.security_severity_level). Secret scanning: state,
+// secret_type (comma list), sort, direction, hide_secret. Dependabot: state,
+// severity, ecosystem, package, manifest (comma lists), scope, sort,
+// direction. Environment variable and secret names are upper-cased like
+// GitHub's; a secret has no value; an unknown environment is 404. Releases:
+// drafts are listed and found by id but not by tag, and get their tag when
+// published; latest is the release marked latest (make_latest, or the last
+// full release published), never a draft or a pre-release; created_at is
+// the date of the release's commit, as on GitHub.
+//
+// # Seed API
+//
+// Repositories and history: AddRepo, Repo.Commit, Repo.Branch, Repo.Tag,
+// OpenPR, OpenForkPR, OpenIssue, SetPermission, AddReview. Checks:
+// Repo.AddCheckRun (app github-actions), Repo.AddCheckRunByApp(appSlug,
+// ...), CompleteCheckRun, PressRequestedAction, Repo.SetCommitStatus.
+// Security: Repo.AddCodeScanningAlert(severity, ruleID, description),
+// Repo.AddSecretScanningAlert(secretType), Repo.AddDependabotAlert(ecosystem,
+// pkg, severity), Repo.SetAlertState(kind, number, state), Repo.SetFeature(
+// kind, state) with kind CodeScanning, SecretScanning or Dependabot.
+// Environments: Repo.AddEnvironment, Repo.SetEnvVariable, Repo.SetEnvSecret.
+// Releases: Repo.CreateRelease, Repo.PublishRelease, Repo.AddReleaseAsset.
+// Comments and deployments: Comment, EditComment, CreateDeployment,
+// AddDeploymentStatus.
+//
+// # Webhooks
+//
+//   - push: Repo.Commit, Repo.Branch, Repo.Tag, POST git/refs (a ref created
+//     through the API is a push on GitHub too), the auto_merge merge
+//     commit, and the tag of a published release. before/after, created,
+//     forced, commits with added/modified/removed from the trees, head_commit,
+//     pusher; the repository has Unix-time created_at/pushed_at like GitHub's;
+//   - pull_request opened (OpenPR) and synchronize (every move of an open
+//     PR's head branch, with before and after);
+//   - issue_comment created/edited, deployment, deployment_status;
+//   - check_run created/completed/requested_action (requested_action only to
+//     the app that created the run) and check_suite completed, when the last
+//     incomplete run of a suite (one app's runs on one SHA) completes, with the
+//     most severe conclusion. Like GitHub, check events of every app's runs
+//     are sent to the app;
+//   - status: Repo.SetCommitStatus and POST statuses/{sha};
+//   - release created, then (unless a draft) published and released or
+//     prereleased; PublishRelease and PATCH draft=false publish; a PATCH
+//     sends edited with changes (body, name, tag_name, make_latest), so
+//     deploybot's own release edits come back to it;
+//   - ping (Ping).
+//
+// Options.Events limits the events sent, like the app's subscription.
 //
 // Known gaps: only the operations listed in cmd/trimspec are emulated
 // (others GitHub documents are reported as "not emulated" violations); no
-// GraphQL; no status, check_suite or push webhooks; file contents are text
-// only; merges never conflict.
+// GraphQL; no create, delete, check_suite requested/rerequested or release
+// unpublished/deleted webhooks; refs are never deleted; file contents are
+// text only and compare has no patch; merges never conflict; permissions of
+// the app installation are not checked.
 package githubsim

@@ -1,0 +1,46 @@
+package deploy
+
+import (
+	"encoding/json"
+
+	"github.com/deploybot/deploybot/checks"
+)
+
+// RunContext is what a trigger brought along, kept with the deployment
+// (store column context) so every step sees it after a restart.
+type RunContext struct {
+	// DefaultBranch of the repository when the request was accepted.
+	DefaultBranch string `json:"default_branch,omitempty"`
+	// Release behind a release-triggered deployment.
+	Release *checks.Release `json:"release,omitempty"`
+	// Adopted means the GitHub Deployment was created by someone else and
+	// deploybot drives it (no second deployment is created).
+	Adopted bool `json:"adopted,omitempty"`
+	// ProtectionRun is the Actions workflow run waiting for deploybot's
+	// verdict as a custom deployment protection rule.
+	ProtectionRun *ProtectionRun `json:"protection_run,omitempty"`
+	// Then lists environments to deploy next, in order, each only after the
+	// previous one succeeded (`/deploy staging,qa`).
+	Then []string `json:"then,omitempty"`
+	// Force records an admin's `--force` (a rollback outside its window).
+	Force bool `json:"force,omitempty"`
+}
+
+// ProtectionRun identifies the workflow run a protection rule answers.
+type ProtectionRun struct {
+	RunID       int64  `json:"run_id"`
+	CallbackURL string `json:"callback_url"`
+	// CheckSuiteID is the run's check suite: its jobs are not waited for.
+	CheckSuiteID int64 `json:"check_suite_id,omitempty"`
+}
+
+func (c RunContext) encode() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+func decodeContext(s string) RunContext {
+	var c RunContext
+	_ = json.Unmarshal([]byte(s), &c)
+	return c
+}
