@@ -110,14 +110,16 @@ type Environment struct {
 	// Permission is the minimum collaborator permission needed to deploy:
 	// default write, maintain when Production.
 	Permission Permission
-	OnRelease  bool     // published releases deploy here
-	Requires   []string // canonical names that must have this SHA deployed first
-	Executor   Executor
-	Strategy   Strategy
-	Gates      Gates
-	Verify     Verify
-	Monitor    Monitor
-	Rollback   Rollback
+	OnRelease  bool // published releases deploy here
+	// OnPrerelease also deploys published prereleases (with OnRelease).
+	OnPrerelease bool
+	Requires     []string // canonical names that must have this SHA deployed first
+	Executor     Executor
+	Strategy     Strategy
+	Gates        Gates
+	Verify       Verify
+	Monitor      Monitor
+	Rollback     Rollback
 }
 
 // Matches reports whether s names this environment (name or alias, case-insensitive).
@@ -209,6 +211,7 @@ type ActionsExecutor struct {
 	Workflow string            // workflow file name ("deploy.yml") or numeric ID
 	Ref      string            // empty: the repository's default branch
 	Inputs   map[string]string // extra inputs; deploybot adds deployment_id, sha, environment, step
+	Timeout  Duration          // how long a dispatched run may take; default 30m
 }
 
 // CommandExecutor runs Argv (never a shell string) on the deploybot host.
@@ -218,7 +221,11 @@ type CommandExecutor struct {
 }
 
 // ExternalExecutor means another system deploys and reports deployment statuses.
-type ExternalExecutor struct{}
+type ExternalExecutor struct {
+	// Timeout is how long deploybot waits for the other system's final
+	// deployment status; default 1h.
+	Timeout Duration
+}
 
 // Strategy names.
 const (

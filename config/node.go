@@ -15,12 +15,12 @@ import (
 // goes through decoder.object with one of these names.
 var shapes = map[string][]string{
 	"root":            {"default_environment", "allow_forks", "environments"},
-	"environment":     {"url", "aliases", "production", "permission", "on_release", "requires", "executor", "strategy", "gates", "verify", "monitor", "rollback"},
+	"environment":     {"url", "aliases", "production", "permission", "on_release", "on_prerelease", "requires", "executor", "strategy", "gates", "verify", "monitor", "rollback"},
 	"executor":        {"webhook", "actions", "command", "external"},
 	"webhook":         {"url", "timeout"},
-	"actions":         {"workflow", "ref", "inputs"},
+	"actions":         {"workflow", "ref", "inputs", "timeout"},
 	"command":         {"argv", "timeout"},
-	"external":        {},
+	"external":        {"timeout"},
 	"strategy":        {"direct", "blue-green", "canary", "rolling"},
 	"direct":          {},
 	"blue_green":      {"preview_url", "keep_previous"},

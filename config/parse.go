@@ -117,10 +117,11 @@ func (d *decoder) parseEnvironment(name string, n *yaml.Node, path string, r *en
 		return nil
 	}
 	env := &Environment{
-		Name:       name,
-		URL:        d.url(o, "url", false),
-		Production: d.boolean(o, "production"),
-		OnRelease:  d.boolean(o, "on_release"),
+		Name:         name,
+		URL:          d.url(o, "url", false),
+		Production:   d.boolean(o, "production"),
+		OnRelease:    d.boolean(o, "on_release"),
+		OnPrerelease: d.boolean(o, "on_prerelease"),
 	}
 	for i, a := range d.items(o, "aliases") {
 		p := index(o.sub("aliases"), i)
@@ -207,7 +208,8 @@ func (d *decoder) parseExecutor(n *yaml.Node, path string, allowExternal bool) *
 		}
 	case "actions":
 		a, _ := d.object(o.get("actions"), o.sub("actions"), "actions")
-		ex.Actions = &ActionsExecutor{Workflow: d.required(a, "workflow", "workflow (a file name in .github/workflows, e.g. deploy.yml)"), Ref: d.str(a, "ref")}
+		ex.Actions = &ActionsExecutor{Workflow: d.required(a, "workflow", "workflow (a file name in .github/workflows, e.g. deploy.yml)"), Ref: d.str(a, "ref"),
+			Timeout: d.duration(a, "timeout", D(30*60e9), true)}
 		ex.Actions.Workflow = d.checkWorkflow(a, ex.Actions.Workflow)
 		ex.Actions.Inputs = d.parseInputs(a)
 	case "command":
@@ -216,8 +218,8 @@ func (d *decoder) parseExecutor(n *yaml.Node, path string, allowExternal bool) *
 		if !allowExternal {
 			d.addf(o.m["external"].key, path, "external cannot be used here: choose webhook, actions or command")
 		}
-		d.object(o.get("external"), o.sub("external"), "external")
-		ex.External = &ExternalExecutor{}
+		x, _ := d.object(o.get("external"), o.sub("external"), "external")
+		ex.External = &ExternalExecutor{Timeout: d.duration(x, "timeout", D(3600e9), true)}
 	}
 	return ex
 }
