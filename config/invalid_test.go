@@ -52,7 +52,7 @@ func TestInvalid(t *testing.T) {
 		{"actions without workflow", env("    executor: { actions: { ref: main } }\n"), 3, "workflow"},
 		{"actions bad workflow", env("    executor: { actions: { workflow: deploy } }\n"), 3, `invalid workflow "deploy"`},
 		{"actions reserved input", env("    executor: { actions: { workflow: d.yml, inputs: { sha: x } } }\n"), 3, `input "sha" is set by deploybot`},
-		{"external with keys", env("    executor: { external: { url: x } }\n"), 3, `unknown key "url" in environments.staging.executor.external (known: none)`},
+		{"external with keys", env("    executor: { external: { url: x } }\n"), 3, `unknown key "url" in environments.staging.executor.external (known: timeout)`},
 		{"unknown strategy", env(hook + "    strategy: yolo\n"), 4, `unknown strategy "yolo" (known: direct, blue-green, canary, rolling)`},
 		{"unknown strategy key", env(hook + "    strategy: { yolo: {} }\n"), 4, `unknown key "yolo"`},
 		{"canary scalar", env(hook + "    strategy: canary\n"), 4, "canary needs its steps"},
