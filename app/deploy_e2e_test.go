@@ -375,18 +375,19 @@ func TestDeployFromAnIssueUsesTheDefaultBranch(t *testing.T) {
 	}
 }
 
-// Deployments created by someone else are not deploybot's to run (yet):
-// nothing happens, in particular no second pipeline.
-func TestForeignDeploymentIsLeftAlone(t *testing.T) {
+// A deployment someone without the environment's permission created is
+// adopted but blocked by the permission gate, visibly on that deployment,
+// and nothing is deployed.
+func TestForeignDeploymentByReaderIsBlocked(t *testing.T) {
 	s := newStory(t, "")
 	s.Sim.CreateDeployment(SandboxRepoFull, "octocat", "main", "staging", "deploy", map[string]any{})
-	s.settle()
-	deps := s.Sim.Deployments(SandboxRepoFull)
-	if len(deps) != 1 || len(deps[0].Statuses) != 0 {
-		t.Fatalf("deploybot touched a foreign deployment: %+v", deps)
+	deps := s.deploymentsFinished(1)
+	if len(deps) != 1 || deps[0].LatestState() != "failure" {
+		t.Fatalf("deployments = %+v", summarize(deps))
 	}
+	contains(t, "failure status", deps[0].Statuses[len(deps[0].Statuses)-1].Description, "permission")
 	if calls, _ := s.Target.Calls(); len(calls) != 0 {
-		t.Fatal("executor called for a foreign deployment")
+		t.Fatal("executor called for a deployment its creator may not make")
 	}
 }
 

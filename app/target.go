@@ -71,6 +71,10 @@ func (t *Target) Hold() (release func()) {
 	}
 }
 
+// SetLive records sha as live in env, as a deployer outside deploybot (an
+// external executor) would after deploying it.
+func (t *Target) SetLive(env, sha string) { t.mu.Lock(); t.live[env] = sha; t.mu.Unlock() }
+
 // Live returns the SHA live in env.
 func (t *Target) Live(env string) string { t.mu.Lock(); defer t.mu.Unlock(); return t.live[env] }
 

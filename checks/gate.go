@@ -94,6 +94,8 @@ type Input struct {
 	PRNumber     int    // pull request being deployed (0: none)
 	LiveSHA      string // SHA live in the environment now ("" when nothing is)
 	Release      *Release
+	// ManualLock is the `/lock` in force on the environment (nil: none).
+	ManualLock *ManualLock
 	// IgnoreCheckSuiteID is the check suite of a workflow run that asked a
 	// protection rule; its jobs are not waited for (they wait on us).
 	IgnoreCheckSuiteID int64
@@ -163,12 +165,13 @@ func Table(results []Result) string {
 	var b strings.Builder
 	b.WriteString("| gate | result | reason |\n|---|---|---|\n")
 	for _, r := range results {
-		fmt.Fprintf(&b, "| `%s` | %s %s | %s |\n", r.Gate, icon(r.Verdict), r.Verdict, escapeCell(r.Reason))
+		fmt.Fprintf(&b, "| `%s` | %s %s | %s |\n", r.Gate, r.Verdict.Icon(), r.Verdict, escapeCell(r.Reason))
 	}
 	return b.String()
 }
 
-func icon(v Verdict) string {
+// Icon is the verdict's symbol in tables and comments.
+func (v Verdict) Icon() string {
 	switch v {
 	case Pass:
 		return "✅"

@@ -2,76 +2,292 @@ package deploy
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+	"time"
+
+	"github.com/deploybot/deploybot/config"
 )
 
-// Command is a parsed `/deploy` comment (DESIGN.md §4).
+// Command names.
+const (
+	CmdDeploy       = "deploy"
+	CmdHelp         = "help"
+	CmdRollback     = "rollback"
+	CmdLock         = "lock"
+	CmdUnlock       = "unlock"
+	CmdEnvironments = "environments"
+)
+
+// Command is a parsed command comment (DESIGN.md §4).
 type Command struct {
-	Name     string // deploy | help
-	Env      string // as typed; "" means the default environment
-	Ref      string // optional ref or SHA; "" means the PR head (or default branch)
+	Name string // deploy | help | rollback | lock | unlock | environments
+	Env  string // as typed; "" means the default environment (deploy, rollback)
+	// Then lists further environments of `/deploy staging,qa`, as typed,
+	// deployed in order after Env succeeded.
+	Then     []string
+	Ref      string // deploy: ref or SHA; rollback: SHA or tag ("" means the previous good one)
 	DryRun   bool
 	Strategy string
+	Force    bool          // rollback: an admin's --force outside the rollback window
+	Reason   string        // lock: free text
+	For      time.Duration // lock: how long (0: until /unlock)
 }
+
+// Grammar of each command, quoted in errors and help.
+const (
+	grammarDeploy       = "`/deploy [<env>[,<env>…]] [<ref|sha>] [--dry-run] [--strategy <name>]`"
+	grammarRollback     = "`/rollback [<env>] [<sha|tag>] [--force]`"
+	grammarLock         = "`/lock <env> [reason…] [--for <duration>]`"
+	grammarUnlock       = "`/unlock <env>`"
+	grammarEnvironments = "`/environments`"
+	grammarHelp         = "`/deploy help`"
+)
+
+// maxLockFor bounds `/lock --for`; longer freezes are renewed explicitly.
+const maxLockFor = 90 * 24 * time.Hour
+
+// maxChain bounds the environments of one `/deploy a,b,…`.
+const maxChain = 10
+
+var envArgRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // ErrNotACommand means the comment is not addressed to deploybot.
 var ErrNotACommand = fmt.Errorf("not a command")
 
 // ParseCommand reads the first line of a comment. It returns ErrNotACommand
-// when the comment does not start with /deploy, and a user-facing error for
-// a malformed command.
+// when the line does not start with one of deploybot's commands, and a
+// user-facing error (quoting the grammar) for a malformed command. Nothing
+// parsed here ever reaches a shell: values travel only to GitHub's API and
+// the store.
 func ParseCommand(body string) (Command, error) {
 	line := strings.TrimSpace(body)
 	if i := strings.IndexAny(line, "\r\n"); i >= 0 {
 		line = strings.TrimSpace(line[:i])
 	}
 	fields := strings.Fields(line)
-	if len(fields) == 0 || fields[0] != "/deploy" {
+	if len(fields) == 0 {
 		return Command{}, ErrNotACommand
 	}
-	cmd := Command{Name: "deploy"}
-	var positional []string
-	for i := 1; i < len(fields); i++ {
+	switch fields[0] {
+	case "/deploy":
+		return parseDeploy(fields[1:])
+	case "/rollback":
+		return parseRollback(fields[1:])
+	case "/lock":
+		return parseLock(fields[1:])
+	case "/unlock":
+		pos, err := positionals(fields[1:], grammarUnlock, nil)
+		if err != nil {
+			return Command{}, err
+		}
+		if len(pos) != 1 {
+			return Command{}, fmt.Errorf("name one environment: %s", grammarUnlock)
+		}
+		return Command{Name: CmdUnlock, Env: pos[0]}, checkEnvArg(pos[0], grammarUnlock)
+	case "/environments":
+		if len(fields) > 1 {
+			return Command{}, fmt.Errorf("`/environments` takes no arguments: %s", grammarEnvironments)
+		}
+		return Command{Name: CmdEnvironments}, nil
+	}
+	return Command{}, ErrNotACommand
+}
+
+// flagFunc handles a flag of a command; it returns how many following
+// fields it consumed, or an error. A nil flagFunc means "unknown flag".
+type flagFunc func(name, value string, hasValue bool, rest []string) (int, error)
+
+// positionals splits fields into positional arguments and flags, which it
+// hands to flag. `--name=value` and `--name value` are both accepted.
+func positionals(fields []string, grammar string, flag flagFunc) ([]string, error) {
+	var pos []string
+	for i := 0; i < len(fields); i++ {
 		f := fields[i]
-		switch {
-		case f == "--dry-run":
+		if !isFlag(f) {
+			pos = append(pos, f)
+			continue
+		}
+		name, value, hasValue := strings.Cut(f, "=")
+		n := -1
+		var err error
+		if flag != nil {
+			n, err = flag(name, value, hasValue, fields[i+1:])
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 {
+			return nil, fmt.Errorf("unknown flag `%s`: %s", f, grammar)
+		}
+		i += n
+	}
+	return pos, nil
+}
+
+// isFlag reports whether a field is written as a flag (`--x`, `-x`); a
+// lone dash is text (`/lock staging - freeze`).
+func isFlag(f string) bool { return len(f) > 1 && f[0] == '-' }
+
+// flagValue returns a flag's value from `--x=v` or the next field.
+func flagValue(name, value string, hasValue bool, rest []string, what string) (string, int, error) {
+	if hasValue {
+		if value == "" {
+			return "", 0, fmt.Errorf("`%s` needs %s", name, what)
+		}
+		return value, 0, nil
+	}
+	if len(rest) == 0 || isFlag(rest[0]) {
+		return "", 0, fmt.Errorf("`%s` needs %s", name, what)
+	}
+	return rest[0], 1, nil
+}
+
+func parseDeploy(args []string) (Command, error) {
+	cmd := Command{Name: CmdDeploy}
+	pos, err := positionals(args, grammarDeploy, func(name, value string, hasValue bool, rest []string) (int, error) {
+		switch name {
+		case "--dry-run":
+			if hasValue {
+				return 0, fmt.Errorf("`--dry-run` takes no value: %s", grammarDeploy)
+			}
 			cmd.DryRun = true
-		case f == "--strategy" || strings.HasPrefix(f, "--strategy="):
-			v, ok := strings.CutPrefix(f, "--strategy=")
-			if !ok {
-				if i+1 >= len(fields) {
-					return cmd, fmt.Errorf("`--strategy` needs a name: direct, blue-green, canary or rolling")
-				}
-				i++
-				v = fields[i]
+			return 0, nil
+		case "--strategy":
+			v, n, err := flagValue(name, value, hasValue, rest, "a name: direct, blue-green, canary or rolling")
+			if err != nil {
+				return 0, err
 			}
 			switch v {
 			case "direct", "blue-green", "canary", "rolling":
 				cmd.Strategy = v
-			default:
-				return cmd, fmt.Errorf("unknown strategy `%s`: use direct, blue-green, canary or rolling", v)
+				return n, nil
 			}
-		case strings.HasPrefix(f, "-"):
-			return cmd, fmt.Errorf("unknown flag `%s`: `/deploy [<env>] [<ref|sha>] [--dry-run] [--strategy <name>]`", f)
-		default:
-			positional = append(positional, f)
+			return 0, fmt.Errorf("unknown strategy `%s`: use direct, blue-green, canary or rolling", v)
+		}
+		return -1, nil
+	})
+	if err != nil {
+		return Command{}, err
+	}
+	if len(pos) == 1 && pos[0] == "help" {
+		if cmd.DryRun || cmd.Strategy != "" {
+			return Command{}, fmt.Errorf("%s takes no flags", grammarHelp)
+		}
+		return Command{Name: CmdHelp}, nil
+	}
+	if len(pos) > 2 {
+		return Command{}, fmt.Errorf("too many arguments: %s", grammarDeploy)
+	}
+	if len(pos) > 0 {
+		envs, err := parseEnvList(pos[0])
+		if err != nil {
+			return Command{}, err
+		}
+		cmd.Env = envs[0]
+		if len(envs) > 1 {
+			cmd.Then = envs[1:]
 		}
 	}
-	if len(positional) == 1 && positional[0] == "help" {
-		return Command{Name: "help"}, nil
+	if len(cmd.Then) > 0 && cmd.DryRun {
+		return Command{}, fmt.Errorf("`--dry-run` takes one environment: `/deploy %s --dry-run`", cmd.Env)
 	}
-	if len(positional) > 2 {
-		return cmd, fmt.Errorf("too many arguments: `/deploy [<env>] [<ref|sha>] [--dry-run] [--strategy <name>]`")
-	}
-	if len(positional) > 0 {
-		cmd.Env = positional[0]
-	}
-	if len(positional) > 1 {
-		cmd.Ref = positional[1]
-		if !validRef(cmd.Ref) {
-			return cmd, fmt.Errorf("`%s` is not a valid ref or SHA", cmd.Ref)
+	if len(pos) > 1 {
+		if cmd.Ref = pos[1]; !validRef(cmd.Ref) {
+			return Command{}, fmt.Errorf("`%s` is not a valid ref or SHA: %s", cmd.Ref, grammarDeploy)
 		}
 	}
+	return cmd, nil
+}
+
+// parseEnvList splits `staging,qa` into environment names.
+func parseEnvList(s string) ([]string, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) > maxChain {
+		return nil, fmt.Errorf("at most %d environments per command: %s", maxChain, grammarDeploy)
+	}
+	seen := map[string]bool{}
+	for _, p := range parts {
+		if p == "" {
+			return nil, fmt.Errorf("`%s` is not a list of environments (no spaces or empty names: `staging,production`): %s", s, grammarDeploy)
+		}
+		if err := checkEnvArg(p, grammarDeploy); err != nil {
+			return nil, err
+		}
+		if seen[strings.ToLower(p)] {
+			return nil, fmt.Errorf("`%s` is listed twice: %s", p, grammarDeploy)
+		}
+		seen[strings.ToLower(p)] = true
+	}
+	return parts, nil
+}
+
+func checkEnvArg(s, grammar string) error {
+	if !envArgRE.MatchString(s) {
+		return fmt.Errorf("`%s` is not an environment name: %s", s, grammar)
+	}
+	return nil
+}
+
+func parseRollback(args []string) (Command, error) {
+	cmd := Command{Name: CmdRollback}
+	pos, err := positionals(args, grammarRollback, func(name, _ string, hasValue bool, _ []string) (int, error) {
+		if name == "--force" && !hasValue {
+			cmd.Force = true
+			return 0, nil
+		}
+		return -1, nil
+	})
+	if err != nil {
+		return Command{}, err
+	}
+	if len(pos) > 2 {
+		return Command{}, fmt.Errorf("too many arguments: %s", grammarRollback)
+	}
+	if len(pos) > 0 {
+		if cmd.Env = pos[0]; strings.Contains(cmd.Env, ",") {
+			return Command{}, fmt.Errorf("roll back one environment at a time: %s", grammarRollback)
+		}
+		if err := checkEnvArg(cmd.Env, grammarRollback); err != nil {
+			return Command{}, err
+		}
+	}
+	if len(pos) > 1 {
+		if cmd.Ref = pos[1]; !validRef(cmd.Ref) {
+			return Command{}, fmt.Errorf("`%s` is not a valid SHA or tag: %s", cmd.Ref, grammarRollback)
+		}
+	}
+	return cmd, nil
+}
+
+func parseLock(args []string) (Command, error) {
+	cmd := Command{Name: CmdLock}
+	pos, err := positionals(args, grammarLock, func(name, value string, hasValue bool, rest []string) (int, error) {
+		if name != "--for" {
+			return -1, nil
+		}
+		v, n, err := flagValue(name, value, hasValue, rest, "a duration such as 30m, 2h or 3d")
+		if err != nil {
+			return 0, err
+		}
+		d, err := config.ParseDuration(v)
+		if err != nil || d.Duration < time.Minute || d.Duration > maxLockFor {
+			return 0, fmt.Errorf("`--for %s` is not a duration between 1m and 90d (e.g. 30m, 2h, 3d): %s", v, grammarLock)
+		}
+		cmd.For = d.Duration
+		return n, nil
+	})
+	if err != nil {
+		return Command{}, err
+	}
+	if len(pos) == 0 {
+		return Command{}, fmt.Errorf("name the environment to lock: %s", grammarLock)
+	}
+	cmd.Env = pos[0]
+	if err := checkEnvArg(cmd.Env, grammarLock); err != nil {
+		return Command{}, err
+	}
+	cmd.Reason = truncate(strings.Join(pos[1:], " "), 200)
 	return cmd, nil
 }
 
@@ -89,8 +305,3 @@ func validRef(s string) bool {
 	}
 	return true
 }
-
-const helpText = "**deploybot commands**\n\n" +
-	"- `/deploy [<env>] [<ref|sha>] [--dry-run] [--strategy <name>]` — deploy this PR's head (or a ref) to an environment (the default one if omitted)\n" +
-	"- `/deploy help` — this message\n\n" +
-	"Environments and who may deploy to them are configured in `.github/deploy.yml` on the default branch."

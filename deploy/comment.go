@@ -24,8 +24,9 @@ type Comment struct {
 	Body                       string
 }
 
-// OnComment runs a `/deploy` command. Anything it cannot run gets one short
-// reply and nothing else; only GitHub failures are returned (and retried).
+// OnComment runs a command (DESIGN.md §4). Anything it cannot run gets one
+// short reply and nothing else; only GitHub and store failures are returned
+// (and retried).
 func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) error {
 	cmd, err := ParseCommand(c.Body)
 	if errors.Is(err, ErrNotACommand) {
@@ -37,58 +38,124 @@ func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) e
 	if err != nil {
 		return s.reply(ctx, gh, c, err.Error())
 	}
-	if cmd.Name == "help" {
-		return s.reply(ctx, gh, c, helpText)
+	var msg string
+	switch cmd.Name {
+	case CmdHelp:
+		msg, err = s.help(ctx, gh, c)
+	case CmdEnvironments:
+		msg, err = s.environments(ctx, gh, c)
+	case CmdLock:
+		msg, err = s.lockCommand(ctx, gh, c, cmd)
+	case CmdUnlock:
+		msg, err = s.unlockCommand(ctx, gh, c, cmd)
+	case CmdRollback:
+		msg, err = s.rollbackCommand(ctx, gh, c, cmd)
+	default:
+		msg, err = s.deployCommand(ctx, gh, c, cmd)
 	}
-	req, msg, err := s.requestFromComment(ctx, gh, c, cmd)
 	if err != nil {
-		return err
+		return fmt.Errorf("/%s on #%d: %w", cmd.Name, c.Number, err)
 	}
 	if msg != "" {
 		return s.reply(ctx, gh, c, msg)
 	}
-	if _, _, err := s.Start(ctx, req); err != nil {
-		var pe permanentError
-		if errors.As(err, &pe) {
-			return s.reply(ctx, gh, c, pe.Error())
-		}
-		return err
-	}
 	return nil
 }
 
-// requestFromComment checks a command against the default branch's config
-// and the API's view of the author and the PR. It returns either a request
-// or a message for the author.
-func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c Comment, cmd Command) (Request, string, error) {
+func (s *Service) deployCommand(ctx context.Context, gh *github.Client, c Comment, cmd Command) (string, error) {
+	req, msg, err := s.requestFromComment(ctx, gh, c, cmd)
+	if err != nil || msg != "" {
+		return msg, err
+	}
+	return s.start(ctx, req, "")
+}
+
+// start starts a request; a request the pipeline cannot run becomes a
+// message (after prefix).
+func (s *Service) start(ctx context.Context, req Request, prefix string) (string, error) {
+	_, _, err := s.Start(ctx, req)
+	var pe permanentError
+	if errors.As(err, &pe) {
+		return prefix + pe.Error(), nil
+	}
+	return "", err
+}
+
+// commentConfig loads the default branch's config for a command; a missing
+// or invalid file becomes a message saying so (doing: "deploy", …).
+func (s *Service) commentConfig(ctx context.Context, gh *github.Client, c Comment, doing string) (*config.Config, string, error) {
 	cfg, err := s.Config.Load(ctx, gh, c.Owner, c.Repo, c.DefaultBranch)
 	var cfgErr *config.Error
 	switch {
 	case errors.Is(err, ErrNoConfig):
-		return Request{}, fmt.Sprintf("there is no `%s` on `%s`, so I don't know any environments. Add one (see the README) and try again.", config.Path, c.DefaultBranch), nil
+		return nil, fmt.Sprintf("there is no `%s` on `%s`, so I don't know any environments. Add one (see the README) and try again.", config.Path, c.DefaultBranch), nil
 	case errors.As(err, &cfgErr):
-		return Request{}, fmt.Sprintf("`%s` on `%s` is invalid, so I can't deploy:\n\n%s", config.Path, c.DefaultBranch, bulletProblems(cfgErr)), nil
+		return nil, fmt.Sprintf("`%s` on `%s` is invalid, so I can't %s. Fix these and try again:\n\n%s", config.Path, c.DefaultBranch, doing, bulletProblems(cfgErr)), nil
 	case err != nil:
-		return Request{}, "", err
+		return nil, "", err
+	}
+	return cfg, "", nil
+}
+
+// mayDeploy reads user's role from the API and evaluates the permission
+// gate for env; it also returns the role (admins may --force and unlock).
+func (s *Service) mayDeploy(ctx context.Context, gh *github.Client, c Comment, env *config.Environment) (checks.Result, config.Permission, error) {
+	role, err := s.Permission(ctx, gh, c.Owner, c.Repo, c.Author)
+	if err != nil {
+		return checks.Result{}, "", err
+	}
+	perm, err := checks.Permission{}.Evaluate(ctx, checks.Input{Environment: env, Actor: c.Author, ActorRole: role})
+	return perm, role, err
+}
+
+// requestFromComment checks a /deploy against the default branch's config,
+// the API's view of the author and the PR, and manual locks. It returns
+// either a request or a message for the author.
+func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c Comment, cmd Command) (Request, string, error) {
+	cfg, msg, err := s.commentConfig(ctx, gh, c, "deploy")
+	if cfg == nil {
+		return Request{}, msg, err
 	}
 	env, msg := resolveEnv(cfg, cmd.Env)
 	if env == nil {
 		return Request{}, msg, nil
 	}
+	envs := []*config.Environment{env}
+	for _, name := range cmd.Then {
+		next, msg := resolveEnv(cfg, name)
+		if next == nil {
+			return Request{}, msg, nil
+		}
+		for _, e := range envs {
+			if e == next {
+				return Request{}, fmt.Sprintf("`%s` is listed twice (aliases name the same environment): `/deploy %s`.", next.Name, chainArg(envs)), nil
+			}
+		}
+		envs = append(envs, next)
+	}
 	role, err := s.Permission(ctx, gh, c.Owner, c.Repo, c.Author)
 	if err != nil {
 		return Request{}, "", err
 	}
-	perm, _ := checks.Permission{}.Evaluate(ctx, checks.Input{Environment: env, Actor: c.Author, ActorRole: role})
-	if perm.Verdict != checks.Pass {
-		return Request{}, "you can't deploy to `" + env.Name + "`: " + perm.Reason + ". Ask someone with that access to run the command, or a repository admin to raise your role.", nil
+	var perm checks.Result
+	for i, e := range envs { // every environment of a chain, before starting the first
+		p, _ := checks.Permission{}.Evaluate(ctx, checks.Input{Environment: e, Actor: c.Author, ActorRole: role})
+		if p.Verdict != checks.Pass {
+			return Request{}, "you can't deploy to `" + e.Name + "`: " + p.Reason + ". Ask someone with that access to run the command, or a repository admin to raise your role.", nil
+		}
+		if i == 0 {
+			perm = p
+		}
+	}
+	if msg, err := s.lockRefusal(ctx, c.Owner+"/"+c.Repo, env.Name, c.Author); err != nil || msg != "" {
+		return Request{}, msg, err
 	}
 	req := Request{
 		Owner: c.Owner, Repo: c.Repo, InstallationID: c.InstallationID, Environment: env,
 		Task: TaskDeploy, Trigger: "comment", RequestedBy: c.Author, RequestKey: fmt.Sprintf("comment:%d", c.CommentID),
 		Strategy: cmd.Strategy, DryRun: cmd.DryRun, Permission: perm,
 		PRNumber: c.Number, // the record goes where the command was written
-		Context:  RunContext{DefaultBranch: c.DefaultBranch},
+		Context:  RunContext{DefaultBranch: c.DefaultBranch, Then: envNames(envs[1:])},
 	}
 	if c.IsPullRequest {
 		pr, _, err := gh.PullRequests.Get(ctx, c.Owner, c.Repo, c.Number)
@@ -96,7 +163,7 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 			return Request{}, "", fmt.Errorf("read pull request #%d: %w", c.Number, err)
 		}
 		if pr.GetState() != "open" && cmd.Ref == "" {
-			return Request{}, "this pull request is closed; name a ref to deploy: `/deploy " + env.Name + " <ref>`.", nil
+			return Request{}, "this pull request is closed; name a ref to deploy: `/deploy " + chainArg(envs) + " <ref>`.", nil
 		}
 		head := pr.GetHead()
 		if head.GetRepo().GetFullName() != c.Owner+"/"+c.Repo && !cfg.AllowForks {
@@ -110,18 +177,38 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 		if ref == "" {
 			ref = c.DefaultBranch
 		}
-		commit, _, err := gh.Repositories.GetCommit(ctx, c.Owner, c.Repo, ref, nil)
-		if err != nil {
-			var ge *github.ErrorResponse
-			if errors.As(err, &ge) && ge.Response != nil && (ge.Response.StatusCode == 404 || ge.Response.StatusCode == 422) {
-				return Request{}, "I can't find `" + ref + "` in this repository: push it first, or name a branch, tag or full SHA that exists here.", nil
-			}
-			return Request{}, "", fmt.Errorf("resolve %s: %w", ref, err)
+		sha, msg, err := resolveCommit(ctx, gh, c, ref)
+		if err != nil || msg != "" {
+			return Request{}, msg, err
 		}
-		req.Ref, req.SHA = ref, commit.GetSHA()
+		req.Ref, req.SHA = ref, sha
 	}
 	return req, "", nil
 }
+
+// resolveCommit resolves a branch, tag or SHA to a full SHA; an unknown ref
+// becomes a message.
+func resolveCommit(ctx context.Context, gh *github.Client, c Comment, ref string) (string, string, error) {
+	commit, _, err := gh.Repositories.GetCommit(ctx, c.Owner, c.Repo, ref, nil)
+	if err != nil {
+		var ge *github.ErrorResponse
+		if errors.As(err, &ge) && ge.Response != nil && (ge.Response.StatusCode == 404 || ge.Response.StatusCode == 422) {
+			return "", "I can't find `" + ref + "` in this repository: push it first, or name a branch, tag or full SHA that exists here.", nil
+		}
+		return "", "", fmt.Errorf("resolve %s: %w", ref, err)
+	}
+	return commit.GetSHA(), "", nil
+}
+
+func envNames(envs []*config.Environment) []string {
+	var out []string
+	for _, e := range envs {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+func chainArg(envs []*config.Environment) string { return strings.Join(envNames(envs), ",") }
 
 func resolveEnv(cfg *config.Config, name string) (*config.Environment, string) {
 	if name == "" {
@@ -133,7 +220,7 @@ func resolveEnv(cfg *config.Config, name string) (*config.Environment, string) {
 	if env, ok := cfg.Environment(name); ok {
 		return env, ""
 	}
-	return nil, "unknown environment `" + name + "` (known: " + knownEnvs(cfg) + ")."
+	return nil, "unknown environment `" + name + "` (known: " + knownEnvs(cfg) + "). `/deploy help` lists them."
 }
 
 func knownEnvs(cfg *config.Config) string {

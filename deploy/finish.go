@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -46,6 +47,16 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 	}
 	// The record shows this step as done: it is, once the notices below land.
 	r.st.State, r.st.Detail = store.StepDone, "deployment "+d.State
+	if pr := r.rc.ProtectionRun; pr != nil {
+		results := r.gateResults()
+		approve := success && checks.Overall(results) == checks.Pass
+		if err := r.svc.answerProtection(ctx, r.gh, r.owner, r.repo, pr, d.Environment, approve, protectionComment(results, r.svc.logURL(d.ID))); err != nil {
+			return outcome{}, err
+		}
+	}
+	if err := r.archiveToRelease(ctx); err != nil {
+		return outcome{}, err
+	}
 	if err := r.closeWaitingGates(ctx); err != nil {
 		return outcome{}, err
 	}
@@ -76,6 +87,9 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 			return err
 		}
 		return tx.Enqueue(ctx, StepArgs{DeploymentID: next.ID, Step: next.Step}, stepOpts(time.Time{}))
+	}
+	if err := r.chain(ctx); err != nil { // the next environment of `/deploy a,b`, in the hook's transaction
+		return outcome{}, err
 	}
 	return done("deployment " + d.State), nil
 }

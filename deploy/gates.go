@@ -197,6 +197,9 @@ func (r *run) gateInput(ctx context.Context) (checks.Input, error) {
 			return r.svc.Store.Deployed(ctx, d.Repo, env, sha)
 		},
 	}
+	if in.ManualLock, err = r.svc.manualLock(ctx, d.Repo, d.Environment); err != nil {
+		return checks.Input{}, err
+	}
 	if d.Task == TaskDryRun { // report the lock without taking it
 		holder, err := r.svc.Store.LockHolder(ctx, d.Repo, d.Environment)
 		if err != nil {

@@ -24,7 +24,7 @@ func (r *run) statusWith(ctx context.Context, state, description, envURL string)
 		State:       github.String(state),
 		Description: github.String(truncate(description, 140)),
 	}
-	if u := r.svc.logURL(r.d.ID); u != "" {
+	if u := r.statusLogURL(); u != "" {
 		req.LogURL = github.String(u)
 	}
 	if envURL != "" {

@@ -39,13 +39,19 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 	if req.DryRun {
 		return []store.Step{{Name: stepComment}, {Name: stepGates}, {Name: stepFinish}}, nil
 	}
+	if req.Task == TaskProtection { // Actions deploys; deploybot answers after its gates
+		return []store.Step{{Name: stepGates}, {Name: stepFinish}}, nil
+	}
 	if missing := notYetSupported(req.Environment); len(missing) > 0 {
 		return nil, permanentError{fmt.Errorf("`%s` configures %s, which this deploybot does not run yet; "+
 			"it refuses to deploy rather than skip a safeguard. Remove them from `.github/deploy.yml` or upgrade deploybot",
 			req.Environment.Name, strings.Join(missing, ", "))}
 	}
-	if kind := req.Environment.Executor.Kind(); kind != "webhook" {
-		return nil, permanentError{fmt.Errorf("the %s executor is not available yet; use a webhook executor for %s", kind, req.Environment.Name)}
+	if kind := req.Environment.Executor.Kind(); kind == "command" {
+		return nil, permanentError{fmt.Errorf("the %s executor is not available yet; use a webhook, actions or external executor for %s", kind, req.Environment.Name)}
+	}
+	if req.Environment.Executor.External != nil && strategy != "direct" {
+		return nil, permanentError{fmt.Errorf("an external executor deploys on its own: the %s strategy needs a webhook or actions executor", strategy)}
 	}
 	execs, err := strategySteps(strategy)
 	if err != nil {

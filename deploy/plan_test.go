@@ -45,8 +45,12 @@ func TestPlanSteps(t *testing.T) {
 		{name: "rollbacks never run the migrations backup", req: Request{Environment: migrationsEnv(), Task: TaskRollback}, strategy: "direct",
 			want: `create-deployment comment lock gates backup execute{"action":"rollback","index":1,"total":1} verify finish`},
 		{name: "canary not yet", req: Request{Environment: webhookEnv()}, strategy: "canary", wantErr: "canary strategy is not available yet"},
-		{name: "actions executor not yet", req: Request{Environment: &config.Environment{Name: "p", Executor: config.Executor{Actions: &config.ActionsExecutor{Workflow: "d.yml"}}}},
-			strategy: "direct", wantErr: "actions executor is not available yet"},
+		{name: "command executor not yet", req: Request{Environment: &config.Environment{Name: "p", Executor: config.Executor{Command: &config.CommandExecutor{Argv: []string{"./deploy"}}}}},
+			strategy: "direct", wantErr: "command executor is not available yet"},
+		{name: "an external executor deploys in one step", req: Request{Environment: &config.Environment{Name: "p", Executor: config.Executor{External: &config.ExternalExecutor{}}}},
+			strategy: "canary", wantErr: "external executor deploys on its own"},
+		{name: "protection rule: gates and the answer only", req: Request{Environment: webhookEnv(), Task: TaskProtection}, strategy: "direct",
+			want: `gates finish`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := names(tc.req, tc.strategy)

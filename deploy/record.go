@@ -89,6 +89,7 @@ func renderRecord(d *store.Deployment, steps []store.Step, gates []checks.Result
 	if d.BackupTag != "" {
 		fmt.Fprintf(&b, "| **Backup** | tag `%s` at `%s` (live before) |\n", d.BackupTag, short(d.PreviousSHA))
 	}
+	b.WriteString(chainRow(d))
 	if len(gates) > 0 {
 		fmt.Fprintf(&b, "\n**Gates** — overall_status=%s\n\n%s", checks.Overall(gates), checks.Table(gates))
 	}
@@ -123,7 +124,7 @@ func rollbackProcedure(d *store.Deployment) string {
 	}
 	return fmt.Sprintf("**Rollback** to `%s` (live before; backup tag `%s`):\n"+
 		"1. Press **Rollback** on the `%s` check run, or\n"+
-		"2. comment `/deploy %s %s`.\n"+
+		"2. comment `/rollback %s %s`.\n"+
 		"Either redeploys `%s` through the same gates as a new deployment (task `deploy:rollback`).",
 		short(d.PreviousSHA), d.BackupTag, checkRunName(d.Environment), d.Environment, d.PreviousSHA, short(d.PreviousSHA))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 
@@ -18,6 +20,58 @@ type RollbackPress struct {
 	InstallationID             int64
 	CheckRunID                 int64
 	Actor                      string
+}
+
+// previousGood is the version a rollback of deployment from returns to:
+// what was live before it (its backup step's finding), unless from was
+// itself a rollback; otherwise the newest earlier successful deployment of
+// the environment with another SHA that was never rolled back. "" means
+// there is nothing to roll back to. The Rollback button and /rollback share it.
+func (s *Service) previousGood(ctx context.Context, from *store.Deployment) (string, error) {
+	if from.Task != TaskRollback && from.PreviousSHA != "" && from.PreviousSHA != from.SHA {
+		return from.PreviousSHA, nil
+	}
+	d, err := s.Store.PreviousGood(ctx, from.Repo, from.Environment, from.ID, from.SHA)
+	if err != nil || d == nil {
+		return "", err
+	}
+	return d.SHA, nil
+}
+
+// rollbackSubject is the deployment a /rollback of env undoes: the newest
+// finished one that changed the environment (a success, or a failure that
+// got as far as the executor). nil when there is none.
+func (s *Service) rollbackSubject(ctx context.Context, repo, env string) (*store.Deployment, error) {
+	recent, err := s.Store.RecentFinished(ctx, repo, env, 20)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range recent {
+		if d.State == store.StateSuccess {
+			return d, nil
+		}
+		steps, err := s.Store.Steps(ctx, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range steps {
+			if st.Name == stepExecute && st.State != store.StepPending && st.State != store.StepSkipped {
+				return d, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// rollbackRequest is the deploy:rollback request returning env to sha
+// (named ref) from the deployment subject.
+func rollbackRequest(subject *store.Deployment, env *config.Environment, ref, sha string) Request {
+	owner, repo := splitRepo(subject.Repo)
+	return Request{
+		Owner: owner, Repo: repo, InstallationID: subject.InstallationID, Environment: env,
+		Ref: ref, SHA: sha, Task: TaskRollback, RollbackOf: subject.GitHubDeploymentID, PreviousSHA: subject.SHA,
+		Strategy: "direct",
+	}
 }
 
 // OnRollbackButton redeploys the version that was live before the failed
@@ -37,7 +91,11 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 		}
 		return s.postReply(ctx, gh, p.Owner, p.Repo, failed.PRNumber, p.Actor, msg)
 	}
-	if failed.PreviousSHA == "" {
+	target, err := s.previousGood(ctx, failed)
+	if err != nil {
+		return err
+	}
+	if target == "" {
 		return say("there is nothing to roll back to: nothing was live in `" + failed.Environment + "` before this deployment. Fix forward with a new `/deploy " + failed.Environment + "`.")
 	}
 	cfg, err := s.Config.Load(ctx, gh, p.Owner, p.Repo, p.DefaultBranch)
@@ -60,17 +118,119 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 	if perm.Verdict != checks.Pass {
 		return say("you can't roll back `" + env.Name + "`: " + perm.Reason + ". Ask someone with that access to press Rollback.")
 	}
-	_, _, err = s.Start(ctx, Request{
-		Owner: p.Owner, Repo: p.Repo, InstallationID: p.InstallationID, Environment: env,
-		Ref: failed.PreviousSHA, SHA: failed.PreviousSHA, Task: TaskRollback, Trigger: "rollback-button",
-		RequestedBy: p.Actor, PRNumber: failed.PRNumber, RollbackOf: failed.GitHubDeploymentID,
-		// One rollback per failed deployment, however often the button is pressed.
-		RequestKey: fmt.Sprintf("rollback-of:%d", failed.ID),
-		Strategy:   "direct", Permission: perm,
-	})
-	var pe permanentError
-	if errors.As(err, &pe) {
-		return say("I can't roll back: " + pe.Error())
+	if msg, err := s.lockRefusal(ctx, failed.Repo, env.Name, p.Actor); err != nil || msg != "" {
+		if err != nil {
+			return err
+		}
+		return say(msg)
 	}
-	return err
+	req := rollbackRequest(failed, env, target, target)
+	req.Trigger, req.RequestedBy, req.PRNumber, req.Permission = "rollback-button", p.Actor, failed.PRNumber, perm
+	// One rollback per failed deployment, however often the button is pressed.
+	req.RequestKey = fmt.Sprintf("rollback-of:%d", failed.ID)
+	req.Context = RunContext{DefaultBranch: p.DefaultBranch}
+	msg, err := s.start(ctx, req, "I can't roll back: ")
+	if err != nil || msg == "" {
+		return err
+	}
+	return say(msg)
+}
+
+// rollbackCommand runs `/rollback [<env>] [<sha|tag>] [--force]`.
+func (s *Service) rollbackCommand(ctx context.Context, gh *github.Client, c Comment, cmd Command) (string, error) {
+	cfg, msg, err := s.commentConfig(ctx, gh, c, "roll back")
+	if cfg == nil {
+		return msg, err
+	}
+	env, msg := resolveEnv(cfg, cmd.Env)
+	if env == nil {
+		return msg, nil
+	}
+	perm, role, err := s.mayDeploy(ctx, gh, c, env)
+	if err != nil {
+		return "", err
+	}
+	if perm.Verdict != checks.Pass {
+		return "you can't roll back `" + env.Name + "`: " + perm.Reason + ". Ask someone with that access to run `/rollback " + env.Name + "`.", nil
+	}
+	repo := c.Owner + "/" + c.Repo
+	if msg, err := s.lockRefusal(ctx, repo, env.Name, c.Author); err != nil || msg != "" {
+		return msg, err
+	}
+	subject, err := s.rollbackSubject(ctx, repo, env.Name)
+	if err != nil {
+		return "", err
+	}
+	if subject == nil {
+		return "there is nothing to roll back in `" + env.Name + "`: deploybot has not deployed there yet. Deploy with `/deploy " + env.Name + "`.", nil
+	}
+	ref, sha := cmd.Ref, ""
+	if cmd.Ref == "" {
+		if sha, err = s.previousGood(ctx, subject); err != nil {
+			return "", err
+		}
+		if sha == "" {
+			return "there is nothing to roll back to: no earlier good version of `" + env.Name + "` is known. Fix forward with `/deploy " + env.Name + " <ref>`.", nil
+		}
+		ref = sha
+	} else {
+		if msg, err := s.namedRollbackTarget(ctx, gh, c, env.Name, subject, cmd.Ref, &sha); err != nil || msg != "" {
+			return msg, err
+		}
+	}
+	window := env.Rollback.Window.Duration
+	if window <= 0 {
+		window = 24 * time.Hour
+	}
+	force := false
+	if closed := subject.FinishedAt.Add(window); !s.now().Before(closed) {
+		if !cmd.Force || !role.AtLeast(config.PermissionAdmin) {
+			why := "An admin can add `--force`: `" + strings.Join(strings.Fields("/rollback "+env.Name+" "+cmd.Ref+" --force"), " ") + "`."
+			if cmd.Force {
+				why = "`--force` needs the admin role (you have " + string(role) + "): ask a repository admin."
+			}
+			return fmt.Sprintf("the rollback window of `%s` closed at %s (%s after the deployment of `%s` finished). %s",
+				env.Name, closed.UTC().Format("2006-01-02 15:04 UTC"), humanDuration(window), short(subject.SHA), why), nil
+		}
+		force = true
+	}
+	req := rollbackRequest(subject, env, ref, sha)
+	req.Trigger, req.RequestedBy, req.PRNumber, req.Permission = "comment", c.Author, c.Number, perm
+	req.RequestKey = fmt.Sprintf("comment:%d", c.CommentID)
+	req.Context = RunContext{DefaultBranch: c.DefaultBranch, Force: force}
+	return s.start(ctx, req, "I can't roll back: ")
+}
+
+// namedRollbackTarget checks `/rollback <env> <sha|tag>`: the version must
+// have been live in env and must not be what is live now.
+func (s *Service) namedRollbackTarget(ctx context.Context, gh *github.Client, c Comment, env string, subject *store.Deployment, ref string, sha *string) (string, error) {
+	full, msg, err := resolveCommit(ctx, gh, c, ref)
+	if err != nil || msg != "" {
+		return msg, err
+	}
+	live, err := s.Store.Deployed(ctx, subject.Repo, env, full)
+	if err != nil {
+		return "", err
+	}
+	live = live || full == subject.PreviousSHA // GitHub showed it live before (deployed by another tool)
+	if !live {
+		return "`" + ref + "` was never live in `" + env + "`, so I won't roll back to it: name a version deployed there before, or `/rollback " + env + "` for the previous good one.", nil
+	}
+	if subject.State == store.StateSuccess && subject.SHA == full {
+		return "`" + ref + "` is what is live in `" + env + "` now; nothing to roll back. Name an older version, or `/rollback " + env + "` for the previous good one.", nil
+	}
+	*sha = full
+	return "", nil
+}
+
+// humanDuration writes 24h rather than 24h0m0s.
+func humanDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

@@ -116,9 +116,28 @@ type Request struct {
 // in one transaction. A repeated request (same RequestKey) returns the
 // existing deployment and false.
 func (s *Service) Start(ctx context.Context, req Request) (*store.Deployment, bool, error) {
+	d, steps, err := s.prepare(req)
+	if err != nil {
+		return nil, false, err
+	}
+	var created bool
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		d, created, err = startTx(ctx, tx, d, steps)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("start deployment of %s to %s: %w", req.SHA, req.Environment.Name, err)
+	}
+	return d, created, nil
+}
+
+// prepare builds the deployment row and its steps for a request; a request
+// the pipeline cannot run is a permanentError.
+func (s *Service) prepare(req Request) (*store.Deployment, []store.Step, error) {
 	envJSON, err := json.Marshal(req.Environment)
 	if err != nil {
-		return nil, false, fmt.Errorf("snapshot environment config: %w", err)
+		return nil, nil, fmt.Errorf("snapshot environment config: %w", err)
 	}
 	strategy := req.Strategy
 	if strategy == "" {
@@ -141,19 +160,18 @@ func (s *Service) Start(ctx context.Context, req Request) (*store.Deployment, bo
 	}
 	steps, err := planSteps(req, strategy)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
-	var created bool
-	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		d, created, err = tx.CreateDeployment(ctx, d, steps)
-		if err != nil || !created {
-			return err
-		}
-		return tx.Enqueue(ctx, StepArgs{DeploymentID: d.ID, Step: 0}, stepOpts(time.Time{}))
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("start deployment of %s to %s: %w", req.SHA, req.Environment.Name, err)
+	return d, steps, nil
+}
+
+// startTx inserts a prepared deployment and enqueues its first step in tx
+// (unless a deployment with its RequestKey exists: then it returns that one
+// and false).
+func startTx(ctx context.Context, tx *store.Tx, d *store.Deployment, steps []store.Step) (*store.Deployment, bool, error) {
+	d, created, err := tx.CreateDeployment(ctx, d, steps)
+	if err != nil || !created {
+		return d, false, err
 	}
-	return d, created, nil
+	return d, true, tx.Enqueue(ctx, StepArgs{DeploymentID: d.ID, Step: 0}, stepOpts(time.Time{}))
 }

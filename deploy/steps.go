@@ -16,6 +16,12 @@ import (
 // createDeployment makes the GitHub Deployment and marks it queued.
 func (r *run) createDeployment(ctx context.Context) (outcome, error) {
 	d := r.d
+	if r.rc.Adopted { // someone else created it; deploybot drives it
+		if err := r.status(ctx, "queued", "Adopted by deploybot: gates run next"); err != nil {
+			return outcome{}, err
+		}
+		return done(fmt.Sprintf("adopted GitHub deployment %d", d.GitHubDeploymentID)), nil
+	}
 	if r.recovering {
 		id, err := r.findOwnDeployment(ctx)
 		if err != nil {

@@ -126,6 +126,12 @@ func (r *run) execute(ctx context.Context) (outcome, error) {
 	if err := json.Unmarshal([]byte(r.st.Spec), &spec); err != nil {
 		return outcome{}, permanentError{fmt.Errorf("decode step spec: %w", err)}
 	}
+	switch r.env.Executor.Kind() {
+	case "external":
+		return r.executeExternal(ctx)
+	case "actions":
+		return r.executeActions(ctx, spec)
+	}
 	desc := fmt.Sprintf("Deploying %s to %s (%s, step %d/%d)", short(r.d.SHA), r.d.Environment, r.d.Strategy, spec.Index, spec.Total)
 	if err := r.status(ctx, "in_progress", desc); err != nil {
 		return outcome{}, err

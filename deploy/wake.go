@@ -41,8 +41,28 @@ func (w *wakeWorker) Work(ctx context.Context, job *river.Job[WakeArgs]) error {
 // wait on their gates: a check suite, check run or commit status on that
 // commit changed. It makes no GitHub request.
 func (s *Service) OnCommitChecksChanged(ctx context.Context, repo, sha string) error {
+	return s.resume(ctx, func(tx *store.Tx) ([]*store.Deployment, error) { return tx.Wake(ctx, repo, sha) })
+}
+
+// OnDeploymentStatusReported resumes the deployment driving GitHub
+// deployment id, when another system (an external executor) reported a
+// status on it.
+func (s *Service) OnDeploymentStatusReported(ctx context.Context, repo string, id int64) error {
+	return s.resume(ctx, func(tx *store.Tx) ([]*store.Deployment, error) { return tx.WakeGitHubDeployment(ctx, repo, id) })
+}
+
+// OnWorkflowRunCompleted resumes the deployments of repo running an Actions
+// executor step: each looks whether the completed run is the one it
+// dispatched.
+func (s *Service) OnWorkflowRunCompleted(ctx context.Context, repo string) error {
+	return s.resume(ctx, func(tx *store.Tx) ([]*store.Deployment, error) { return tx.WakeAtStep(ctx, repo, stepExecute) })
+}
+
+// resume enqueues the current step of the waiting deployments wake claims,
+// in the transaction that claims them.
+func (s *Service) resume(ctx context.Context, wake func(tx *store.Tx) ([]*store.Deployment, error)) error {
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
-		woken, err := tx.Wake(ctx, repo, sha)
+		woken, err := wake(tx)
 		if err != nil {
 			return err
 		}

@@ -34,5 +34,8 @@ func All(b *Base) []githubapp.EventHandler {
 		&Status{Base: b},
 		&PullRequest{Base: b},
 		&Push{Base: b},
+		&Release{Base: b},
+		&WorkflowRun{Base: b},
+		&DeploymentProtectionRule{Base: b},
 	}
 }

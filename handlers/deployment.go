@@ -7,10 +7,13 @@ import (
 
 	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/deploybot/deploybot/deploy"
 )
 
 // Deployment sees every deployment created in the repository. Those that
-// deploybot created itself (GitHub echoes them back) must not start a run.
+// deploybot created itself (GitHub echoes them back) must not start a run;
+// those someone else created for a configured environment are adopted.
 type Deployment struct{ *Base }
 
 func (h *Deployment) Handles() []string { return []string{"deployment"} }
@@ -30,16 +33,28 @@ func (h *Deployment) Handle(ctx context.Context, eventType, deliveryID string, p
 	}
 	_ = json.Unmarshal(payload, &via)
 	installationID := githubapp.GetInstallationIDFromEvent(&event)
-	_, logger := githubapp.PrepareRepoContext(ctx, installationID, event.GetRepo())
+	ctx, logger := githubapp.PrepareRepoContext(ctx, installationID, event.GetRepo())
 	own := event.GetDeployment().GetCreator().GetLogin() == h.botLogin() ||
 		(via.Deployment.PerformedViaGitHubApp != nil && via.Deployment.PerformedViaGitHubApp.ID == h.AppID)
 	if own {
 		logger.Debug().Int64("deployment", event.GetDeployment().GetID()).Msg("own deployment echoed back; ignored")
 		return nil
 	}
-	// Deployments created by other tools become a trigger in a later
-	// iteration (DESIGN.md §2); until then they are only logged.
-	logger.Info().Int64("deployment", event.GetDeployment().GetID()).Str("environment", event.GetDeployment().GetEnvironment()).
-		Msg("deployment created outside deploybot; not handled yet")
-	return nil
+	// go-github v62 does not decode the workflow_run of Actions deployments.
+	var fromActions struct {
+		WorkflowRun *struct {
+			ID int64 `json:"id"`
+		} `json:"workflow_run"`
+	}
+	_ = json.Unmarshal(payload, &fromActions)
+	dep := event.GetDeployment()
+	client, err := h.NewInstallationClient(installationID)
+	if err != nil {
+		return fmt.Errorf("installation client: %w", err)
+	}
+	return h.Deploy.OnForeignDeployment(ctx, client, deploy.ForeignDeployment{
+		Repo: repoOf(event.GetRepo(), installationID), ID: dep.GetID(), SHA: dep.GetSHA(), Ref: dep.GetRef(),
+		Environment: dep.GetEnvironment(), Task: dep.GetTask(), Creator: dep.GetCreator().GetLogin(),
+		FromWorkflow: fromActions.WorkflowRun != nil,
+	})
 }

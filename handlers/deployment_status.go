@@ -21,8 +21,11 @@ func (h *DeploymentStatus) Handle(ctx context.Context, eventType, deliveryID str
 	if err := json.Unmarshal(payload, &event); err != nil {
 		return fmt.Errorf("decode deployment_status: %w", err)
 	}
-	_, logger := githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(&event), event.GetRepo())
+	if event.GetDeploymentStatus().GetCreator().GetLogin() == h.botLogin() {
+		return nil // deploybot's own status, echoed back
+	}
+	ctx, logger := githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(&event), event.GetRepo())
 	logger.Debug().Int64("deployment", event.GetDeployment().GetID()).Str("state", event.GetDeploymentStatus().GetState()).
-		Msg("deployment status received")
-	return nil
+		Msg("deployment status from another system")
+	return h.Deploy.OnDeploymentStatusReported(ctx, event.GetRepo().GetFullName(), event.GetDeployment().GetID())
 }

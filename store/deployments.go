@@ -51,10 +51,10 @@ type Deployment struct {
 	Wakes        int64
 	CancelReason string
 	// Context is JSON of what the trigger brought (deploy.RunContext).
-	Context string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	FinishedAt   time.Time
+	Context    string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt time.Time
 }
 
 // Done reports whether the deployment reached a final state.

@@ -11,11 +11,31 @@ import (
 // running have their wake counter bumped: a gates step that is evaluating
 // right now sees the bump when it tries to wait and re-evaluates instead.
 func (tx *Tx) Wake(ctx context.Context, repo, sha string) ([]*Deployment, error) {
-	if _, err := tx.q.exec(ctx, `UPDATE deployments SET wakes = wakes + 1 WHERE repo = $1 AND sha = $2 AND state IN ($3, $4)`,
-		repo, sha, StateWaiting, StateRunning); err != nil {
-		return nil, fmt.Errorf("wake deployments of %s@%s: %w", repo, sha, err)
+	return tx.wakeWhere(ctx, `repo = $1 AND sha = $2`, repo, sha)
+}
+
+// WakeGitHubDeployment is Wake for the deployment driving GitHub
+// deployment id (a status another system reported on it).
+func (tx *Tx) WakeGitHubDeployment(ctx context.Context, repo string, id int64) ([]*Deployment, error) {
+	return tx.wakeWhere(ctx, `repo = $1 AND github_deployment_id = $2`, repo, id)
+}
+
+// WakeAtStep is Wake for the deployments of repo whose current step is
+// named step (a workflow run completed: deployments running an Actions
+// step look for theirs).
+func (tx *Tx) WakeAtStep(ctx context.Context, repo, step string) ([]*Deployment, error) {
+	return tx.wakeWhere(ctx, `repo = $1 AND EXISTS (SELECT 1 FROM steps
+		WHERE steps.deployment_id = deployments.id AND steps.idx = deployments.step AND steps.name = $2)`, repo, step)
+}
+
+func (tx *Tx) wakeWhere(ctx context.Context, where string, args ...any) ([]*Deployment, error) {
+	n := len(args)
+	states := fmt.Sprintf(` AND state IN ($%d, $%d)`, n+1, n+2)
+	if _, err := tx.q.exec(ctx, `UPDATE deployments SET wakes = wakes + 1 WHERE `+where+states,
+		append(args, StateWaiting, StateRunning)...); err != nil {
+		return nil, fmt.Errorf("wake deployments (%s): %w", where, err)
 	}
-	waiting, err := tx.deploymentsWhere(ctx, `repo = $1 AND sha = $2 AND state = $3 ORDER BY id`, repo, sha, StateWaiting)
+	waiting, err := tx.deploymentsWhere(ctx, where+fmt.Sprintf(` AND state = $%d ORDER BY id`, n+1), append(args, StateWaiting)...)
 	if err != nil {
 		return nil, err
 	}

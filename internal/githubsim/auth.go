@@ -118,7 +118,7 @@ func handleAccessToken(c *call) (int, any) {
 	}
 	t := c.s.newTokenLocked(inst)
 	perms := map[string]any{
-		"checks": "write", "contents": "write", "deployments": "write", "issues": "write",
+		"actions": "write", "checks": "write", "contents": "write", "deployments": "write", "issues": "write",
 		"metadata": "read", "pull_requests": "write", "statuses": "read",
 	}
 	if p, ok := c.body["permissions"].(map[string]any); ok && len(p) > 0 {
@@ -145,10 +145,34 @@ func (s *Sim) appJSON() map[string]any {
 		"client_id": fmt.Sprintf("Iv1.%016x", s.opts.AppID), "owner": s.userJSON(s.ownerOf(owner)),
 		"name": s.opts.AppName, "description": "", "external_url": "https://example.com",
 		"html_url": s.opts.WebURL + "apps/" + s.opts.AppSlug, "created_at": now, "updated_at": now,
-		"permissions":         map[string]any{"checks": "write", "contents": "write", "deployments": "write", "issues": "write", "metadata": "read", "pull_requests": "write", "statuses": "read"},
-		"events":              []any{"check_run", "check_suite", "deployment", "deployment_status", "issue_comment", "pull_request", "release", "status"},
+		"permissions": map[string]any{"actions": "write", "checks": "write", "contents": "write", "deployments": "write", "issues": "write", "metadata": "read", "pull_requests": "write", "statuses": "read"},
+		// The description's enum of app events has no
+		// deployment_protection_rule, although apps subscribe to it.
+		"events":              []any{"check_run", "check_suite", "deployment", "deployment_status", "issue_comment", "pull_request", "release", "status", "workflow_run"},
 		"installations_count": len(s.installations),
 	}
+}
+
+// appJSONFor is the app object (performed_via_github_app, check run app)
+// of the app slug: the Sim's own app, GitHub Actions, or another app with a
+// stable id derived from its slug.
+func (s *Sim) appJSONFor(slug string) map[string]any {
+	app := s.appJSON()
+	if slug == "" || slug == s.opts.AppSlug {
+		return app
+	}
+	id := s.appIDFor(slug)
+	app["id"], app["slug"], app["name"] = id, slug, slug
+	app["node_id"] = nodeID("A_", id)
+	app["html_url"] = s.web("apps", slug)
+	app["client_id"] = fmt.Sprintf("Iv1.%016x", id)
+	if slug == ciAppSlug {
+		app["name"] = "GitHub Actions"
+		app["owner"] = s.userJSON(s.ownerOf("github"))
+		app["external_url"] = "https://help.github.com/en/actions"
+		app["description"] = "Automate your workflow from idea to production"
+	}
+	return app
 }
 
 func (s *Sim) ownerOf(login string) *user {

@@ -72,12 +72,7 @@ func (s *Sim) checkRunJSON(r *Repo, cr *CheckRun) map[string]any {
 	for _, a := range cr.Actions {
 		actions = append(actions, map[string]any{"label": a.Label, "description": a.Description, "identifier": a.Identifier})
 	}
-	app := s.appJSON()
-	if cr.AppID != s.opts.AppID {
-		app["id"], app["slug"], app["name"] = cr.AppID, cr.AppSlug, cr.AppSlug
-		app["node_id"] = nodeID("A_", cr.AppID)
-		app["html_url"] = s.web("apps", cr.AppSlug)
-	}
+	app := s.appJSONFor(cr.AppSlug)
 	prs := []any{}
 	for _, n := range sortedNumbers(r.issues) {
 		is := r.issues[n]
@@ -208,8 +203,15 @@ func (c *call) applyCheckRunBody(cr *CheckRun) string {
 	return ""
 }
 
+// suiteKey names the check suite of an app's runs on a SHA. A workflow run
+// takes over its key for GitHub Actions (see newRunLocked): check runs that
+// GitHub Actions adds afterwards on that SHA are the run's jobs.
+func suiteKey(r *Repo, sha string, appID int64) string {
+	return fmt.Sprintf("%s@%s@%d", r.FullName(), sha, appID)
+}
+
 func (s *Sim) suiteLocked(r *Repo, sha string, appID int64) int64 {
-	k := fmt.Sprintf("%s@%s@%d", r.FullName(), sha, appID)
+	k := suiteKey(r, sha, appID)
 	if s.suites[k] == 0 {
 		s.suites[k] = s.nextID("check_suite")
 	}

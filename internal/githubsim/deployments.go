@@ -21,7 +21,9 @@ type Deployment struct {
 	ProductionEnvironment bool
 	TransientEnvironment  bool
 	Creator               string
-	ViaApp                bool // created with an installation token (performed_via_github_app)
+	ViaApp                bool   // performed_via_github_app is set: created with an app's token
+	App                   string // slug of that app: the Sim's app, or "github-actions" for an Actions job
+	WorkflowRunID         int64  // the Actions workflow run whose job created it (RequestDeploymentProtection), 0 if none
 	CreatedAt, UpdatedAt  time.Time
 	Statuses              []DeploymentStatus
 }
@@ -57,7 +59,7 @@ func (s *Sim) deploymentJSON(r *Repo, d *Deployment) map[string]any {
 	}
 	var app any
 	if d.ViaApp {
-		app = s.appJSON()
+		app = s.appJSONFor(d.App)
 	}
 	return map[string]any{
 		"url": api, "id": d.ID, "node_id": nodeID("DE_", d.ID), "sha": d.SHA, "ref": d.Ref, "task": d.Task,
@@ -182,7 +184,7 @@ func handleCreateDeployment(c *call) (int, any) {
 	}
 	transient, _ := c.body["transient_environment"].(bool)
 	desc, _ := c.body["description"].(string)
-	d := s.newDeploymentLocked(r, sha, ref, task, env, desc, normalizePayload(c.body["payload"]), prod, transient, s.botLogin(), true)
+	d := s.newDeploymentLocked(r, sha, ref, task, env, desc, normalizePayload(c.body["payload"]), prod, transient, s.botLogin(), s.opts.AppSlug, nil)
 	return http.StatusCreated, s.deploymentJSON(r, d)
 }
 
@@ -206,12 +208,18 @@ func normalizePayload(p any) json.RawMessage {
 	return b
 }
 
-func (s *Sim) newDeploymentLocked(r *Repo, sha, ref, task, env, desc string, payload json.RawMessage, prod, transient bool, creator string, viaApp bool) *Deployment {
+// newDeploymentLocked records a deployment and sends deployment created.
+// app is the slug of the app it is performed via ("" for none); run is the
+// Actions workflow run whose job created it, if any.
+func (s *Sim) newDeploymentLocked(r *Repo, sha, ref, task, env, desc string, payload json.RawMessage, prod, transient bool, creator, app string, run *WorkflowRun) *Deployment {
 	now := s.now()
 	d := &Deployment{ID: s.nextID("deployment"), Repo: r.FullName(), SHA: sha, Ref: ref, Task: task,
 		Environment: env, OriginalEnvironment: env, Description: desc, Payload: payload,
-		ProductionEnvironment: prod, TransientEnvironment: transient, Creator: creator, ViaApp: viaApp,
+		ProductionEnvironment: prod, TransientEnvironment: transient, Creator: creator, ViaApp: app != "", App: app,
 		CreatedAt: now, UpdatedAt: now}
+	if run != nil {
+		d.WorkflowRunID = run.ID
+	}
 	s.userLocked(creator)
 	s.deployments = append(s.deployments, d)
 	s.sendDeploymentLocked(r, d)
@@ -338,19 +346,26 @@ func (s *Sim) CreateDeployment(fullName, login, ref, environment, task string, p
 	if task == "" {
 		task = "deploy"
 	}
-	d := s.newDeploymentLocked(r, sha, ref, task, environment, "", normalizePayload(payload), environment == "production", false, login, false)
+	d := s.newDeploymentLocked(r, sha, ref, task, environment, "", normalizePayload(payload), environment == "production", false, login, "", nil)
 	s.notifyLocked()
 	return d.ID
 }
 
 // AddDeploymentStatus adds a status to a deployment as user login (e.g. an
-// external executor) and sends deployment_status created.
+// external executor), not via an app, and sends deployment_status created.
 func (s *Sim) AddDeploymentStatus(deploymentID int64, login, state, description string) {
+	s.AddDeploymentStatusWithURLs(deploymentID, login, state, description, "", "")
+}
+
+// AddDeploymentStatusWithURLs is AddDeploymentStatus with environment_url
+// and log_url (GitHub copies log_url to target_url).
+func (s *Sim) AddDeploymentStatusWithURLs(deploymentID int64, login, state, description, environmentURL, logURL string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, d := range s.deployments {
 		if d.ID == deploymentID {
-			s.addDeploymentStatusLocked(s.repos[strings.ToLower(d.Repo)], d, DeploymentStatus{State: state, Description: description, Creator: login}, true)
+			s.addDeploymentStatusLocked(s.repos[strings.ToLower(d.Repo)], d, DeploymentStatus{State: state, Description: description,
+				EnvironmentURL: environmentURL, LogURL: logURL, Creator: login}, true)
 			s.notifyLocked()
 			return
 		}

@@ -31,6 +31,22 @@
 // ETag/If-None-Match with 304s that do not count against the rate limit;
 // primary rate-limit headers.
 //
+// GitHub Actions: a workflow dispatch takes a branch or a tag (name or full
+// ref; a SHA or unknown ref answers 422 "No ref found for: x"), string
+// inputs only (422 "For 'properties/x', true is not a string.") and at most
+// 25 of them (the description's maxProperties); it queues a
+// workflow_dispatch run as the app's bot, with its own check suite, and
+// answers 204, or 200 with the run's id and URLs for return_run_details. A
+// workflow's jobs are GitHub Actions check runs in its run's check suite.
+// Custom deployment protection rules: RequestDeploymentProtection makes
+// GitHub Actions create the deployment (github-actions[bot], performed via
+// the GitHub Actions app) and puts the run in status waiting; only a
+// pending request of the app for that run and environment (names ignore
+// case) can be answered: 204, else 422 (already answered, or never asked;
+// the message is the emulator's). A comment without a state is a status
+// report that leaves the request pending; once none is pending the run is
+// in_progress again.
+//
 // # Usage
 //
 //	sim := githubsim.New(githubsim.Options{AppID: 1, AppSlug: "deploybot", TB: t})
@@ -52,7 +68,9 @@
 //	})
 //
 // Inspection: Requests, Violations, Deliveries, Deployments, CheckRuns,
-// CheckRun, Comments, Reactions, CommitStatuses, Refs, Release, Releases.
+// CheckRun, Comments, Reactions, CommitStatuses, Refs, Release, Releases,
+// WorkflowRuns, WorkflowRun (with the dispatch inputs, which GitHub's run
+// object does not show), ProtectionAnswers.
 // Faults: FailNext and Inject. Webhooks are delivered in order by one
 // goroutine; Redeliver re-sends a delivery with the same GUID. Close stops
 // everything (done automatically at test cleanup when Options.TB is set).
@@ -68,7 +86,14 @@
 // combined status pages its statuses). Deployments and deployment statuses.
 // Code scanning, secret scanning and Dependabot alert lists; environment
 // variables and secrets; releases (list, latest, by tag, by id, update,
-// assets). Lists page with per_page/page and a Link header, except:
+// assets). GitHub Actions: workflows (list, get by id or file name),
+// workflow dispatch, workflow runs (list for a workflow or the repository
+// with actor, branch, event, status (a status or a conclusion), created
+// (DATE, >DATE, >=DATE, <DATE, <=DATE, DATE..DATE, * for an open end; an
+// unparsable value answers 422), head_sha, check_suite_id and
+// exclude_pull_requests; get), and the review of custom deployment
+// protection rules (POST actions/runs/{run_id}/deployment_protection_rule).
+// Lists page with per_page/page and a Link header, except:
 //
 //   - compare pages its commits and its files with the same per_page/page
 //     (GitHub pages the commits and sends the files, at most 300, on the first
@@ -113,8 +138,15 @@
 // kind, state) with kind CodeScanning, SecretScanning or Dependabot.
 // Environments: Repo.AddEnvironment, Repo.SetEnvVariable, Repo.SetEnvSecret.
 // Releases: Repo.CreateRelease, Repo.PublishRelease, Repo.AddReleaseAsset.
-// Comments and deployments: Comment, EditComment, CreateDeployment,
-// AddDeploymentStatus.
+// Comments and deployments: Comment, EditComment, CreateDeployment (as a
+// user: performed_via_github_app null), AddDeploymentStatus,
+// AddDeploymentStatusWithURLs (as a user, e.g. an external executor).
+// GitHub Actions: Repo.AddWorkflow(file, name), Repo.AddWorkflowRun(file,
+// event, branch, sha) (an in_progress run by octocat; adds the workflow if
+// missing), StartWorkflowRun, CompleteWorkflowRun (completes the run's
+// incomplete jobs with its conclusion), AddWorkflowJob (a check run in the
+// run's suite; AddCheckRun on the run's SHA lands there too),
+// RequestDeploymentProtection(fullName, environment, ref, runID).
 //
 // # Webhooks
 //
@@ -125,7 +157,20 @@
 //     pusher; the repository has Unix-time created_at/pushed_at like GitHub's;
 //   - pull_request opened (OpenPR) and synchronize (every move of an open
 //     PR's head branch, with before and after);
-//   - issue_comment created/edited, deployment, deployment_status;
+//   - issue_comment created/edited, deployment, deployment_status. A
+//     deployment made by an Actions job (RequestDeploymentProtection)
+//     carries workflow and workflow_run (GitHub's gh-pages example), and so
+//     do its statuses; its sender is the run's triggering actor;
+//   - workflow_run requested (dispatch, AddWorkflowRun), in_progress
+//     (StartWorkflowRun, AddWorkflowRun) and completed
+//     (CompleteWorkflowRun), sent by the run's triggering actor;
+//   - deployment_protection_rule requested (RequestDeploymentProtection),
+//     with environment, event, deployment_callback_url, deployment and the
+//     run's pull requests. GitHub publishes no example of it:
+//     testdata/webhooks/deployment_protection_rule was written to its
+//     octokit schema and its description schema, which disagree (top-level
+//     sha and ref: documented by the description, forbidden by octokit's
+//     schema, so not sent);
 //   - check_run created/completed/requested_action (requested_action only to
 //     the app that created the run) and check_suite completed, when the last
 //     incomplete run of a suite (one app's runs on one SHA) completes, with the
@@ -145,5 +190,11 @@
 // GraphQL; no create, delete, check_suite requested/rerequested or release
 // unpublished/deleted webhooks; refs are never deleted; file contents are
 // text only and compare has no patch; merges never conflict; permissions of
-// the app installation are not checked.
+// the app installation are not checked. Actions: workflow files are not
+// read (declared inputs and the workflow_dispatch trigger are not checked,
+// AddWorkflow commits no file), no workflow_dispatch or workflow_job
+// webhooks, no jobs, logs, re-runs, cancel or pending_deployments API; the
+// deployment of a protected job gets no waiting/queued statuses (GitHub
+// adds them, but the description's deployment status states have no
+// waiting) and a rejection does not fail the run by itself.
 package githubsim

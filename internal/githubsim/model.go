@@ -27,7 +27,8 @@ type Repo struct {
 	alerts        map[string][]*alert // alert kind -> alerts, by number
 	envs          map[string]*environment
 	releases      []*Release
-	latestRelease int64 // id of the release marked latest, 0 if none
+	latestRelease int64       // id of the release marked latest, 0 if none
+	workflows     []*workflow // GitHub Actions workflows, by id
 }
 
 // Issue is an issue or pull request of a repository.

@@ -128,6 +128,13 @@ func init() {
 		"repos/get-release":                       handleGetRelease,
 		"repos/update-release":                    handleUpdateRelease,
 		"repos/list-release-assets":               handleListReleaseAssets,
+		"actions/list-repo-workflows":             handleListWorkflows,
+		"actions/get-workflow":                    handleGetWorkflow,
+		"actions/create-workflow-dispatch":        handleDispatch,
+		"actions/list-workflow-runs":              handleListWorkflowRuns,
+		"actions/list-workflow-runs-for-repo":     handleListRepoRuns,
+		"actions/get-workflow-run":                handleGetRun,
+		"actions/review-custom-gates-for-run":     handleReviewGates,
 	}
 }
 

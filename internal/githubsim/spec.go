@@ -426,6 +426,12 @@ func (s *spec) validate(schAny any, v any, at string, errs *[]string) {
 			}
 		}
 	case map[string]any:
+		if mx, ok := num(sch["maxProperties"]); ok && float64(len(x)) > mx {
+			*errs = append(*errs, fmt.Sprintf("%s: more than %v properties", at, mx))
+		}
+		if mn, ok := num(sch["minProperties"]); ok && float64(len(x)) < mn {
+			*errs = append(*errs, fmt.Sprintf("%s: fewer than %v properties", at, mn))
+		}
 		if req, ok := sch["required"].([]any); ok {
 			for _, r := range req {
 				if _, present := x[r.(string)]; !present {

@@ -71,6 +71,9 @@ type Sim struct {
 	violations    []error
 	faults        []*Fault
 	rate          map[string]*rateState
+	runs          []*WorkflowRun      // GitHub Actions workflow runs, oldest first
+	gates         []*protectionGate   // custom deployment protection rule requests
+	answers       []*ProtectionAnswer // answers to gates, oldest first
 
 	hookURL    string
 	hookSecret string
@@ -200,6 +203,7 @@ var idBases = map[string]int64{
 	"deployment": 1500000000, "deployment_status": 3200000000, "check_run": 21000000000,
 	"check_suite": 19000000000, "review": 1900000000, "status": 31000000000, "delivery_hook": 1,
 	"release": 150000000, "release_asset": 170000000,
+	"workflow": 61000000, "workflow_run": 11900000000,
 }
 
 // nextID returns GitHub-looking, incrementing ids per kind. Needs s.mu or

@@ -206,12 +206,27 @@ func (s *Sim) sendPullRequestLocked(r *Repo, is *Issue, action, before, sender s
 	s.enqueueLocked("pull_request", r, ex, sender)
 }
 
+// sendDeploymentLocked sends deployment created. A deployment made by an
+// Actions job carries its workflow and workflow_run, like GitHub's example
+// of one (gh-pages), and its sender is the run's triggering actor;
+// otherwise both are null and the sender is the creator.
 func (s *Sim) sendDeploymentLocked(r *Repo, d *Deployment) {
-	ex := example("deployment", "with-installation.payload.json")
+	file := "with-installation.payload.json"
+	run := s.runLocked(d.WorkflowRunID)
+	if run != nil {
+		file = "gh-pages.payload.json"
+	}
+	ex := example("deployment", file)
 	ex["action"] = "created"
 	patch(ex, "deployment", s.deploymentJSON(r, d))
+	sender := d.Creator
 	ex["workflow"], ex["workflow_run"] = nil, nil
-	s.enqueueLocked("deployment", r, ex, d.Creator)
+	if run != nil {
+		ex["workflow"] = s.workflowJSON(r, r.workflowByIDLocked(run.WorkflowID))
+		ex["workflow_run"] = s.deploymentRunJSON(r, run)
+		sender = run.TriggeringActor
+	}
+	s.enqueueLocked("deployment", r, ex, sender)
 }
 
 func (s *Sim) sendDeploymentStatusLocked(r *Repo, d *Deployment, st *DeploymentStatus) {
@@ -220,6 +235,10 @@ func (s *Sim) sendDeploymentStatusLocked(r *Repo, d *Deployment, st *DeploymentS
 	patch(ex, "deployment_status", s.deploymentStatusJSON(r, d, st))
 	patch(ex, "deployment", s.deploymentJSON(r, d))
 	ex["check_run"], ex["workflow"], ex["workflow_run"] = nil, nil, nil
+	if run := s.runLocked(d.WorkflowRunID); run != nil {
+		ex["workflow"] = s.workflowJSON(r, r.workflowByIDLocked(run.WorkflowID))
+		ex["workflow_run"] = s.deploymentRunJSON(r, run)
+	}
 	s.enqueueLocked("deployment_status", r, ex, st.Creator)
 }
 

@@ -68,6 +68,13 @@ var operations = []string{
 	"GET /repos/{owner}/{repo}/releases/{release_id}",
 	"PATCH /repos/{owner}/{repo}/releases/{release_id}",
 	"GET /repos/{owner}/{repo}/releases/{release_id}/assets",
+	"GET /repos/{owner}/{repo}/actions/workflows",
+	"GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}",
+	"POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+	"GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+	"GET /repos/{owner}/{repo}/actions/runs",
+	"GET /repos/{owner}/{repo}/actions/runs/{run_id}",
+	"POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule",
 }
 
 // webhookSchemas are component schemas of webhook payloads the emulator
@@ -91,6 +98,10 @@ var webhookSchemas = []string{
 	"webhook-check-run-requested-action",
 	"webhook-deployment-created",
 	"webhook-deployment-status-created",
+	"webhook-workflow-run-requested",
+	"webhook-workflow-run-in-progress",
+	"webhook-workflow-run-completed",
+	"webhook-deployment-protection-rule-requested",
 }
 
 // nameMaps are keys whose object values map names (not keywords) to values.

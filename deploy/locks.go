@@ -1,0 +1,111 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/store"
+)
+
+// Manual locks (`/lock <env>`): held by their author; while one is in force
+// others' deploys to the environment are refused at command time, and the
+// lock gate blocks the rest (releases, adopted deployments, chains).
+
+// manualLock returns the lock in force on env for the gates (nil: none).
+func (s *Service) manualLock(ctx context.Context, repo, env string) (*checks.ManualLock, error) {
+	l, err := s.Store.ManualLock(ctx, repo, env, s.now())
+	if err != nil || l == nil {
+		return nil, err
+	}
+	return toCheckLock(l), nil
+}
+
+func toCheckLock(l *store.ManualLock) *checks.ManualLock {
+	return &checks.ManualLock{Owner: l.Owner, Reason: l.Reason, ExpiresAt: l.ExpiresAt}
+}
+
+// lockRefusal is the reply to user's deploy or rollback of env while
+// someone else holds a manual lock on it ("" when user may go ahead).
+func (s *Service) lockRefusal(ctx context.Context, repo, env, user string) (string, error) {
+	l, err := s.Store.ManualLock(ctx, repo, env, s.now())
+	if err != nil || l == nil || l.HeldBy(user) {
+		return "", err
+	}
+	msg := toCheckLock(l).Describe(env, s.now()) + ". Ask @" + l.Owner + " to comment `/unlock " + env + "`"
+	if !l.ExpiresAt.IsZero() {
+		msg += ", or try again after " + checks.FormatUntil(l.ExpiresAt, s.now())
+	}
+	return msg + ".", nil
+}
+
+// lockTarget resolves the environment of /lock or /unlock and checks that
+// the author may deploy there (the permission locking needs).
+func (s *Service) lockTarget(ctx context.Context, gh *github.Client, c Comment, cmd Command) (*config.Environment, config.Permission, string, error) {
+	cfg, msg, err := s.commentConfig(ctx, gh, c, cmd.Name)
+	if cfg == nil {
+		return nil, "", msg, err
+	}
+	env, ok := cfg.Environment(cmd.Env)
+	if !ok {
+		return nil, "", "unknown environment `" + cmd.Env + "` (known: " + knownEnvs(cfg) + "). `/deploy help` lists them.", nil
+	}
+	perm, role, err := s.mayDeploy(ctx, gh, c, env)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if perm.Verdict != checks.Pass {
+		return nil, role, "you can't " + cmd.Name + " `" + env.Name + "`: " + perm.Reason + ". Ask someone who may deploy there.", nil
+	}
+	return env, role, "", nil
+}
+
+func (s *Service) lockCommand(ctx context.Context, gh *github.Client, c Comment, cmd Command) (string, error) {
+	env, _, msg, err := s.lockTarget(ctx, gh, c, cmd)
+	if env == nil {
+		return msg, err
+	}
+	now := s.now()
+	want := store.ManualLock{Repo: c.Owner + "/" + c.Repo, Environment: env.Name, Owner: c.Author, Reason: cmd.Reason}
+	if cmd.For > 0 {
+		want.ExpiresAt = now.Add(cmd.For)
+	}
+	held, err := s.Store.LockManually(ctx, want, now)
+	if err != nil {
+		return "", err
+	}
+	line := toCheckLock(held).Describe(env.Name, now)
+	if !held.HeldBy(c.Author) {
+		return line + ". Ask @" + held.Owner + " to `/unlock " + env.Name + "` first.", nil
+	}
+	next := "Others' deploys to `" + env.Name + "` are refused until you comment `/unlock " + env.Name + "`"
+	if !held.ExpiresAt.IsZero() {
+		next += " or the lock ends"
+	}
+	return line + ". " + next + "; you can still deploy there.", nil
+}
+
+func (s *Service) unlockCommand(ctx context.Context, gh *github.Client, c Comment, cmd Command) (string, error) {
+	env, role, msg, err := s.lockTarget(ctx, gh, c, cmd)
+	if env == nil {
+		return msg, err
+	}
+	admin := role.AtLeast(config.PermissionAdmin)
+	held, removed, err := s.Store.UnlockManually(ctx, c.Owner+"/"+c.Repo, env.Name, c.Author, admin, s.now())
+	switch {
+	case err != nil:
+		return "", err
+	case held == nil:
+		return "`" + env.Name + "` is not locked; `/lock " + env.Name + " <reason>` locks it.", nil
+	case !removed:
+		return toCheckLock(held).Describe(env.Name, s.now()) + ". Only @" + held.Owner + " or a repository admin can unlock it: ask them.", nil
+	case !held.HeldBy(c.Author):
+		return fmt.Sprintf("🔓 `%s` unlocked (the lock was @%s's, set %s). Anyone who may deploy there can now.", env.Name, held.Owner,
+			held.CreatedAt.UTC().Format(time.DateTime+" UTC")), nil
+	}
+	return "🔓 `" + env.Name + "` unlocked. Anyone who may deploy there can now.", nil
+}
