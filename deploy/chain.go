@@ -126,3 +126,32 @@ func chainRow(d *store.Deployment) string {
 }
 
 func codeList(names []string) string { return "`" + strings.Join(names, "`, `") + "`" }
+
+// parseEnvList splits `staging,qa` into environment names.
+func parseEnvList(s string) ([]string, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) > maxChain {
+		return nil, fmt.Errorf("at most %d environments per command: %s", maxChain, grammarDeploy)
+	}
+	seen := map[string]bool{}
+	for _, p := range parts {
+		if p == "" {
+			return nil, fmt.Errorf("`%s` is not a list of environments (no spaces or empty names: `staging,production`): %s", s, grammarDeploy)
+		}
+		if err := checkEnvArg(p, grammarDeploy); err != nil {
+			return nil, err
+		}
+		if seen[strings.ToLower(p)] {
+			return nil, fmt.Errorf("`%s` is listed twice: %s", p, grammarDeploy)
+		}
+		seen[strings.ToLower(p)] = true
+	}
+	return parts, nil
+}
+
+func checkEnvArg(s, grammar string) error {
+	if !envArgRE.MatchString(s) {
+		return fmt.Errorf("`%s` is not an environment name: %s", s, grammar)
+	}
+	return nil
+}

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/deploybot/deploybot/config"
 )
 
 // Command names.
@@ -200,35 +198,6 @@ func parseDeploy(args []string) (Command, error) {
 	return cmd, nil
 }
 
-// parseEnvList splits `staging,qa` into environment names.
-func parseEnvList(s string) ([]string, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) > maxChain {
-		return nil, fmt.Errorf("at most %d environments per command: %s", maxChain, grammarDeploy)
-	}
-	seen := map[string]bool{}
-	for _, p := range parts {
-		if p == "" {
-			return nil, fmt.Errorf("`%s` is not a list of environments (no spaces or empty names: `staging,production`): %s", s, grammarDeploy)
-		}
-		if err := checkEnvArg(p, grammarDeploy); err != nil {
-			return nil, err
-		}
-		if seen[strings.ToLower(p)] {
-			return nil, fmt.Errorf("`%s` is listed twice: %s", p, grammarDeploy)
-		}
-		seen[strings.ToLower(p)] = true
-	}
-	return parts, nil
-}
-
-func checkEnvArg(s, grammar string) error {
-	if !envArgRE.MatchString(s) {
-		return fmt.Errorf("`%s` is not an environment name: %s", s, grammar)
-	}
-	return nil
-}
-
 func parseRollback(args []string) (Command, error) {
 	cmd := Command{Name: CmdRollback}
 	pos, err := positionals(args, grammarRollback, func(name, _ string, hasValue bool, _ []string) (int, error) {
@@ -257,37 +226,6 @@ func parseRollback(args []string) (Command, error) {
 			return Command{}, fmt.Errorf("`%s` is not a valid SHA or tag: %s", cmd.Ref, grammarRollback)
 		}
 	}
-	return cmd, nil
-}
-
-func parseLock(args []string) (Command, error) {
-	cmd := Command{Name: CmdLock}
-	pos, err := positionals(args, grammarLock, func(name, value string, hasValue bool, rest []string) (int, error) {
-		if name != "--for" {
-			return -1, nil
-		}
-		v, n, err := flagValue(name, value, hasValue, rest, "a duration such as 30m, 2h or 3d")
-		if err != nil {
-			return 0, err
-		}
-		d, err := config.ParseDuration(v)
-		if err != nil || d.Duration < time.Minute || d.Duration > maxLockFor {
-			return 0, fmt.Errorf("`--for %s` is not a duration between 1m and 90d (e.g. 30m, 2h, 3d): %s", v, grammarLock)
-		}
-		cmd.For = d.Duration
-		return n, nil
-	})
-	if err != nil {
-		return Command{}, err
-	}
-	if len(pos) == 0 {
-		return Command{}, fmt.Errorf("name the environment to lock: %s", grammarLock)
-	}
-	cmd.Env = pos[0]
-	if err := checkEnvArg(cmd.Env, grammarLock); err != nil {
-		return Command{}, err
-	}
-	cmd.Reason = truncate(strings.Join(pos[1:], " "), 200)
 	return cmd, nil
 }
 

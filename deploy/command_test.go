@@ -55,6 +55,7 @@ func TestParseCommand(t *testing.T) {
 		{body: "/lock staging release freeze - see #12", want: Command{Name: "lock", Env: "staging", Reason: "release freeze - see #12"}},
 		{body: "/lock staging release freeze --for 2h", want: Command{Name: "lock", Env: "staging", Reason: "release freeze", For: 2 * time.Hour}},
 		{body: "/lock prod --for=3d hotfix only", want: Command{Name: "lock", Env: "prod", Reason: "hotfix only", For: 72 * time.Hour}},
+		{body: "/lock staging <!--deploybot:deployment:1--> `rm` a|b", want: Command{Name: "lock", Env: "staging", Reason: "!--deploybot:deployment:1-- rm a b"}},
 		{body: "/lock", wantErr: "name the environment to lock: `/lock <env>"},
 		{body: "/lock --for 2h", wantErr: "name the environment"},
 		{body: "/lock staging --for", wantErr: "`--for` needs a duration"},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/google/go-github/v62/github"
 
@@ -147,8 +146,10 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 			perm = p
 		}
 	}
-	if msg, err := s.lockRefusal(ctx, c.Owner+"/"+c.Repo, env.Name, c.Author); err != nil || msg != "" {
-		return Request{}, msg, err
+	if !cmd.DryRun { // a dry run deploys nothing; its lock gate reports the lock
+		if msg, err := s.lockRefusal(ctx, c.Owner+"/"+c.Repo, env.Name, c.Author); err != nil || msg != "" {
+			return Request{}, msg, err
+		}
 	}
 	req := Request{
 		Owner: c.Owner, Repo: c.Repo, InstallationID: c.InstallationID, Environment: env,
@@ -198,45 +199,6 @@ func resolveCommit(ctx context.Context, gh *github.Client, c Comment, ref string
 		return "", "", fmt.Errorf("resolve %s: %w", ref, err)
 	}
 	return commit.GetSHA(), "", nil
-}
-
-func envNames(envs []*config.Environment) []string {
-	var out []string
-	for _, e := range envs {
-		out = append(out, e.Name)
-	}
-	return out
-}
-
-func chainArg(envs []*config.Environment) string { return strings.Join(envNames(envs), ",") }
-
-func resolveEnv(cfg *config.Config, name string) (*config.Environment, string) {
-	if name == "" {
-		if env, ok := cfg.Default(); ok {
-			return env, ""
-		}
-		return nil, "name an environment: `/deploy <env>` (no `default_environment` is configured; known: " + knownEnvs(cfg) + ")."
-	}
-	if env, ok := cfg.Environment(name); ok {
-		return env, ""
-	}
-	return nil, "unknown environment `" + name + "` (known: " + knownEnvs(cfg) + "). `/deploy help` lists them."
-}
-
-func knownEnvs(cfg *config.Config) string {
-	names := cfg.EnvironmentNames()
-	for i, n := range names {
-		names[i] = "`" + n + "`"
-	}
-	return strings.Join(names, ", ")
-}
-
-func bulletProblems(e *config.Error) string {
-	var b strings.Builder
-	for _, p := range e.Problems {
-		fmt.Fprintf(&b, "- %s\n", p.String())
-	}
-	return b.String()
 }
 
 // Permission reads a user's role on the repository from the API. GitHub's

@@ -133,3 +133,42 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+func envNames(envs []*config.Environment) []string {
+	var out []string
+	for _, e := range envs {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+func chainArg(envs []*config.Environment) string { return strings.Join(envNames(envs), ",") }
+
+func resolveEnv(cfg *config.Config, name string) (*config.Environment, string) {
+	if name == "" {
+		if env, ok := cfg.Default(); ok {
+			return env, ""
+		}
+		return nil, "name an environment: `/deploy <env>` (no `default_environment` is configured; known: " + knownEnvs(cfg) + ")."
+	}
+	if env, ok := cfg.Environment(name); ok {
+		return env, ""
+	}
+	return nil, "unknown environment `" + name + "` (known: " + knownEnvs(cfg) + "). `/deploy help` lists them."
+}
+
+func knownEnvs(cfg *config.Config) string {
+	names := cfg.EnvironmentNames()
+	for i, n := range names {
+		names[i] = "`" + n + "`"
+	}
+	return strings.Join(names, ", ")
+}
+
+func bulletProblems(e *config.Error) string {
+	var b strings.Builder
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "- %s\n", p.String())
+	}
+	return b.String()
+}

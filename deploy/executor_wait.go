@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error
 	if w.DispatchedAt.IsZero() && r.recovering {
 		// An interrupted attempt may have dispatched already: a run created
 		// since the step started is ours.
-		if run, err := r.findDispatchedRun(ctx, r.st.StartedAt); err != nil {
+		if run, err := r.findDispatchedRun(ctx, r.st.StartedAt.Add(-time.Minute)); err != nil {
 			return outcome{}, err
 		} else if run != nil {
 			w.DispatchedAt, w.RunID, w.RunURL = r.st.StartedAt, run.GetID(), run.GetHTMLURL()
@@ -129,13 +130,14 @@ func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error
 		if err := r.status(ctx, "in_progress", desc); err != nil {
 			return outcome{}, err
 		}
-		w.DispatchedAt = r.svc.now()
-		if err := r.dispatch(ctx, spec); err != nil {
+		at, err := r.dispatch(ctx, spec)
+		if err != nil {
 			if permanent(err) {
 				return fail("GitHub refused the workflow dispatch of " + cfg.Workflow + ": " + githubMessage(err)), nil
 			}
 			return outcome{}, err
 		}
+		w.DispatchedAt = at
 	}
 	if w.RunID == 0 {
 		run, err := r.findDispatchedRun(ctx, w.DispatchedAt)
@@ -170,14 +172,16 @@ func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error
 }
 
 // dispatch sends workflow_dispatch with deploybot's inputs and the
-// configured ones. Inputs are data for the workflow; deploybot never runs them.
-func (r *run) dispatch(ctx context.Context, spec ExecSpec) error {
+// configured ones, and returns when GitHub took it, by GitHub's clock (the
+// answer's Date, whole seconds like run timestamps). Inputs are data for the
+// workflow; deploybot never runs them.
+func (r *run) dispatch(ctx context.Context, spec ExecSpec) (time.Time, error) {
 	cfg := r.env.Executor.Actions
 	ref := cmp.Or(cfg.Ref, r.rc.DefaultBranch)
 	if ref == "" {
 		repo, _, err := r.gh.Repositories.Get(ctx, r.owner, r.repo)
 		if err != nil {
-			return fmt.Errorf("read default branch: %w", err)
+			return time.Time{}, fmt.Errorf("read default branch: %w", err)
 		}
 		ref = repo.GetDefaultBranch()
 	}
@@ -190,39 +194,43 @@ func (r *run) dispatch(ctx context.Context, spec ExecSpec) error {
 	inputs["sha"] = r.d.SHA
 	inputs["environment"] = r.d.Environment
 	inputs["step"] = string(step)
-	_, err := r.gh.Actions.CreateWorkflowDispatchEventByFileName(ctx, r.owner, r.repo, cfg.Workflow,
+	before := r.svc.now().Truncate(time.Second)
+	resp, err := r.gh.Actions.CreateWorkflowDispatchEventByFileName(ctx, r.owner, r.repo, cfg.Workflow,
 		github.CreateWorkflowDispatchEventRequest{Ref: ref, Inputs: inputs})
 	if err != nil {
-		return fmt.Errorf("dispatch %s at %s: %w", cfg.Workflow, ref, err)
+		return time.Time{}, fmt.Errorf("dispatch %s at %s: %w", cfg.Workflow, ref, err)
 	}
-	return nil
+	if at, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		return at.UTC(), nil
+	}
+	return before, nil
 }
 
 // findDispatchedRun returns the oldest workflow_dispatch run of the
-// workflow created since (clock skew allowed) that no other step of this
-// deployment claimed, or nil. GitHub's dispatch answer carries no run id,
-// so runs are matched by workflow, event and time.
+// workflow created at or after since (GitHub's clock) that no other
+// deployment step follows, or nil. GitHub's dispatch answer carries no run
+// id, so runs are matched by workflow, event and time.
 func (r *run) findDispatchedRun(ctx context.Context, since time.Time) (*github.WorkflowRun, error) {
 	cfg := r.env.Executor.Actions
-	claimed := map[int64]bool{}
-	for _, st := range r.steps {
-		var w waitState
-		if st.Index != r.st.Index && json.Unmarshal([]byte(st.Result), &w) == nil && w.RunID != 0 {
-			claimed[w.RunID] = true
-		}
-	}
 	runs, _, err := r.gh.Actions.ListWorkflowRunsByFileName(ctx, r.owner, r.repo, cfg.Workflow, &github.ListWorkflowRunsOptions{
-		Event: "workflow_dispatch", Created: ">=" + since.Add(-time.Minute).UTC().Format(time.RFC3339),
+		Event: "workflow_dispatch", Created: ">=" + since.UTC().Format(time.RFC3339),
 		ListOptions: github.ListOptions{PerPage: 50}})
 	if err != nil {
 		return nil, fmt.Errorf("list runs of %s: %w", cfg.Workflow, err)
 	}
 	var found *github.WorkflowRun
 	for _, run := range runs.WorkflowRuns {
-		if claimed[run.GetID()] || run.GetCreatedAt().Before(since.Add(-5*time.Second)) || !strings.EqualFold(run.GetEvent(), "workflow_dispatch") {
+		if run.GetCreatedAt().Before(since) || !strings.EqualFold(run.GetEvent(), "workflow_dispatch") {
 			continue
 		}
-		if found == nil || run.GetCreatedAt().Before(found.GetCreatedAt().Time) {
+		if found != nil && !run.GetCreatedAt().Before(found.GetCreatedAt().Time) {
+			continue
+		}
+		claimed, err := r.svc.Store.RunClaimed(ctx, r.d.Repo, run.GetID(), r.d.ID, r.st.Index)
+		if err != nil {
+			return nil, err
+		}
+		if !claimed {
 			found = run
 		}
 	}

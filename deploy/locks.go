@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -108,4 +109,41 @@ func (s *Service) unlockCommand(ctx context.Context, gh *github.Client, c Commen
 			held.CreatedAt.UTC().Format(time.DateTime+" UTC")), nil
 	}
 	return "🔓 `" + env.Name + "` unlocked. Anyone who may deploy there can now.", nil
+}
+
+func parseLock(args []string) (Command, error) {
+	cmd := Command{Name: CmdLock}
+	pos, err := positionals(args, grammarLock, func(name, value string, hasValue bool, rest []string) (int, error) {
+		if name != "--for" {
+			return -1, nil
+		}
+		v, n, err := flagValue(name, value, hasValue, rest, "a duration such as 30m, 2h or 3d")
+		if err != nil {
+			return 0, err
+		}
+		d, err := config.ParseDuration(v)
+		if err != nil || d.Duration < time.Minute || d.Duration > maxLockFor {
+			return 0, fmt.Errorf("`--for %s` is not a duration between 1m and 90d (e.g. 30m, 2h, 3d): %s", v, grammarLock)
+		}
+		cmd.For = d.Duration
+		return n, nil
+	})
+	if err != nil {
+		return Command{}, err
+	}
+	if len(pos) == 0 {
+		return Command{}, fmt.Errorf("name the environment to lock: %s", grammarLock)
+	}
+	cmd.Env = pos[0]
+	if err := checkEnvArg(cmd.Env, grammarLock); err != nil {
+		return Command{}, err
+	}
+	// The reason is echoed in replies, check runs and tables: no markup.
+	cmd.Reason = truncate(strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if strings.ContainsRune("<>`|", r) {
+			return ' '
+		}
+		return r
+	}, strings.Join(pos[1:], " "))), " "), 200)
+	return cmd, nil
 }

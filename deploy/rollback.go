@@ -182,8 +182,12 @@ func (s *Service) rollbackCommand(ctx context.Context, gh *github.Client, c Comm
 	if window <= 0 {
 		window = 24 * time.Hour
 	}
+	ended := subject.FinishedAt
+	if ended.IsZero() {
+		ended = subject.UpdatedAt
+	}
 	force := false
-	if closed := subject.FinishedAt.Add(window); !s.now().Before(closed) {
+	if closed := ended.Add(window); !s.now().Before(closed) {
 		if !cmd.Force || !role.AtLeast(config.PermissionAdmin) {
 			why := "An admin can add `--force`: `" + strings.Join(strings.Fields("/rollback "+env.Name+" "+cmd.Ref+" --force"), " ") + "`."
 			if cmd.Force {

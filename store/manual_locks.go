@@ -17,11 +17,6 @@ type ManualLock struct {
 	ExpiresAt         time.Time // zero: until /unlock
 }
 
-// ActiveAt reports whether the lock is in force at now (not expired).
-func (l *ManualLock) ActiveAt(now time.Time) bool {
-	return l != nil && (l.ExpiresAt.IsZero() || now.Before(l.ExpiresAt))
-}
-
 // HeldBy reports whether user owns the lock (logins are case-insensitive).
 func (l *ManualLock) HeldBy(user string) bool { return l != nil && strings.EqualFold(l.Owner, user) }
 

@@ -75,3 +75,19 @@ func (tx *Tx) UpdateStep(ctx context.Context, st Step) error {
 func (s *Store) UpdateStep(ctx context.Context, st Step) error {
 	return s.InTx(ctx, func(tx *Tx) error { return tx.UpdateStep(ctx, st) })
 }
+
+// RunClaimed reports whether an execute step of another deployment step of
+// repo recorded workflow run runID as its own (steps keep it in their result
+// JSON as "run_id"). Actions runs carry no trace of who dispatched them, so
+// this keeps two deployments from following the same run.
+func (s *Store) RunClaimed(ctx context.Context, repo string, runID, deploymentID int64, idx int) (bool, error) {
+	var n int
+	err := s.view().queryRow(ctx, `SELECT COUNT(*) FROM steps JOIN deployments ON deployments.id = steps.deployment_id
+		WHERE deployments.repo = $1 AND steps.name = 'execute' AND (steps.result LIKE $2 OR steps.result LIKE $3)
+		AND NOT (steps.deployment_id = $4 AND steps.idx = $5)`,
+		repo, fmt.Sprintf(`%%"run_id":%d,%%`, runID), fmt.Sprintf(`%%"run_id":%d}%%`, runID), deploymentID, idx).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("is run %d claimed: %w", runID, err)
+	}
+	return n > 0, nil
+}
