@@ -12,9 +12,13 @@ import (
 	"github.com/deploybot/deploybot/internal/githubsim"
 )
 
+// demoConfig is the sandbox's config with a CI gate on staging.
+var demoConfig = strings.Replace(SandboxConfig, "    url: https://staging.shop.example\n",
+	"    url: https://staging.shop.example\n    gates: { checks: { wait: 20m } }\n", 1)
+
 // Demo runs deploybot against the built-in GitHub emulator with the default
 // settings (a SQLite file in a temp dir) and prints what happens:
-// /deploy → success, then a bad version → failure → Rollback.
+// /deploy waits for CI → success, then a bad version → failure → Rollback.
 func Demo(ctx context.Context, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "deploybot-demo-")
 	if err != nil {
@@ -23,7 +27,7 @@ func Demo(ctx context.Context, out io.Writer) error {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	sb, err := NewSandbox(ctx, SandboxOptions{DatabaseURL: "sqlite:" + filepath.Join(dir, "deploybot.db")})
+	sb, err := NewSandbox(ctx, SandboxOptions{DatabaseURL: "sqlite:" + filepath.Join(dir, "deploybot.db"), Config: demoConfig})
 	if err != nil {
 		return err
 	}
@@ -33,19 +37,40 @@ func Demo(ctx context.Context, out io.Writer) error {
 	repo.SetPermission("alice", "maintain")
 
 	p.say("deploybot %s is serving at %s against the GitHub emulator at %s (database: SQLite)", Version, sb.Server.URL, sim.URL)
-	p.say("repository %s has .github/deploy.yml on main: environments staging and production", SandboxRepoFull)
+	p.say("repository %s has .github/deploy.yml on main: environments staging (gate: CI must pass) and production", SandboxRepoFull)
 
-	// 1. A good change goes to staging.
+	// 1. A good change goes to staging, once its CI passes.
 	repo.Commit("feature/checkout", map[string]string{"checkout.go": "package shop // v1\n"}, "Add checkout")
 	pr1 := repo.OpenPR("feature/checkout", "main", "alice", "Add checkout")
 	good := repo.Head("feature/checkout")
-	p.say("alice opens PR #%d (head %s) and comments `/deploy staging`", pr1, good[:7])
+	ci := repo.AddCheckRun(good, "ci/test", "in_progress", "")
+	p.say("alice opens PR #%d (head %s; CI ci/test still running) and comments `/deploy staging`", pr1, good[:7])
 	sim.Comment(SandboxRepoFull, pr1, "alice", "/deploy staging")
+	if err := sim.WaitFor(ctx, func() bool {
+		ds := sim.Deployments(SandboxRepoFull)
+		return len(ds) == 1 && len(ds[0].Statuses) > 0 && strings.HasPrefix(ds[0].Statuses[len(ds[0].Statuses)-1].Description, "Waiting for")
+	}); err != nil {
+		return fmt.Errorf("waiting for the deployment to wait for CI: %w", err)
+	}
+	if err := sb.Settle(ctx); err != nil {
+		return err
+	}
+	for _, cr := range sim.CheckRuns(SandboxRepoFull, good) {
+		if strings.HasPrefix(cr.Name, "deploy/") {
+			p.say("check run %-28s %-11s %s", cr.Name, cr.Status+"/"+cr.Conclusion, cr.Output.Title)
+		}
+	}
+	before := len(sim.Requests())
+	p.say("the deployment waits (status queued: %q): nothing polls; a webhook resumes it, a durable timer ends the 20m wait",
+		sim.Deployments(SandboxRepoFull)[0].Statuses[len(sim.Deployments(SandboxRepoFull)[0].Statuses)-1].Description)
+	p.say("CI finishes green: GitHub sends check_run and check_suite completed")
+	sim.CompleteCheckRun(ci, "success")
 	dep1, err := p.waitDeployment(ctx, sim, 1)
 	if err != nil {
 		return err
 	}
 	p.deployment(dep1)
+	p.say("(requests between CI going green and staging being live: %d)", len(sim.Requests())-before)
 
 	// 2. A broken change: it deploys, but its health check fails.
 	repo.Commit("feature/broken", map[string]string{"checkout.go": "package shop // v2, broken\n"}, "Refactor checkout")

@@ -52,9 +52,10 @@ func TestPublishedReleaseDeploysAndIsArchived(t *testing.T) {
 	contains(t, "release notes", got.Body, "- **staging**: ✅ `"+sha[:7]+"` live — requested by @octocat")
 
 	// A tag that breaks the policy is blocked by the release gate, and the
-	// archive says so; drafts never deploy.
+	// archive says so; drafts never deploy, nor prereleases here.
 	s.Repo.CreateRelease("nightly", "main", "nightly", "n", false, false)
 	s.Repo.CreateRelease("v9.9.9", "main", "draft", "d", true, false)
+	s.Repo.CreateRelease("v2.0.0-rc1", "main", "rc", "r", false, true) // staging has no on_prerelease
 	deps = s.deploymentsFinished(2)
 	if len(deps) != 2 || deps[1].LatestState() != "failure" {
 		t.Fatalf("policy-breaking release: %d deployments, last %s %v", len(deps), deps[len(deps)-1].Ref, states(deps[len(deps)-1]))
