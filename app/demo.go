@@ -84,6 +84,9 @@ func Demo(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	p.deployment(dep2)
+	if err := sb.Settle(ctx); err != nil { // the check run completes after the status
+		return err
+	}
 	var checkRunID int64
 	for _, cr := range sim.CheckRuns(SandboxRepoFull, bad) {
 		if cr.Name == "deploy/staging" {
