@@ -43,6 +43,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Registry receives the Prometheus metrics (a new one when nil).
 	Registry *prometheus.Registry
+	// Now is the pipeline's clock (time.Now when nil); tests move it to
+	// reach windows and deadlines without sleeping.
+	Now func() time.Time
 }
 
 // New opens and migrates the store and wires everything; call Start to
@@ -87,7 +90,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	cfg := deploy.NewRepoConfig()
 	svc := &deploy.Service{
 		Store: st, Clients: clients, Config: cfg, HTTP: httpClient,
-		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID,
+		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID, Now: opts.Now,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
 		handlers: map[string]githubapp.EventHandler{}}

@@ -114,17 +114,18 @@ func TestRollbackToANamedVersion(t *testing.T) {
 // Outside rollback.window a rollback is refused, saying when the window
 // closed; an admin's --force goes through.
 func TestRollbackWindow(t *testing.T) {
-	s := newStory(t, strings.Replace(SandboxConfig, "    url: https://staging.shop.example\n",
-		"    url: https://staging.shop.example\n    rollback: { window: 1s }\n", 1))
+	var clk clock
+	s := newStoryAt(t, strings.Replace(SandboxConfig, "    url: https://staging.shop.example\n",
+		"    url: https://staging.shop.example\n    rollback: { window: 1h }\n", 1), clk.Now)
 	s.Repo.SetPermission("walt", "write")
 	s.Repo.SetPermission("ada", "admin")
 	_, first := s.deployPR("feature/one", "walt", 1)
 	pr, _ := s.deployPR("feature/two", "walt", 2)
-	time.Sleep(1100 * time.Millisecond)
+	clk.Advance(61 * time.Minute)
 
 	reply := s.say(pr, "walt", "/rollback staging")
 	contains(t, "reply", reply, "the rollback window of `staging` closed at ")
-	contains(t, "reply", reply, "1s after the deployment")
+	contains(t, "reply", reply, "1h after the deployment")
 	contains(t, "reply", reply, "An admin can add `--force`: `/rollback staging --force`")
 	reply = s.say(pr, "walt", "/rollback staging --force")
 	contains(t, "reply", reply, "`--force` needs the admin role (you have write)")
@@ -323,4 +324,29 @@ func TestChainDeploysInOrder(t *testing.T) {
 	contains(t, "chain refusal", last, "is live in **staging**, but I did not go on to `production`: 🔒 production locked by @max: freeze")
 	contains(t, "chain refusal", last, "Not deployed: `production`")
 	contains(t, "chain refusal", last, "`/deploy production "+third+"`")
+}
+
+// The Rollback button honours rollback.window too (default 24h), pointing
+// an admin to `/rollback --force`.
+func TestRollbackButtonAfterWindow(t *testing.T) {
+	var clk clock
+	s := newStoryAt(t, "", clk.Now)
+	s.Repo.SetPermission("mia", "maintain")
+	s.deployPR("feature/good", "mia", 1)
+	pr, bad := s.openPR("feature/bad", "mia")
+	s.Target.MarkUnhealthy(bad)
+	s.comment(pr, "mia", "/deploy staging")
+	s.deploymentsFinished(2)
+
+	clk.Advance(25 * time.Hour)
+	s.Sim.PressRequestedAction(SandboxRepoFull, s.checkRun(bad, "deploy/staging").ID, "mia", "rollback")
+	s.settle()
+	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 2 {
+		t.Fatalf("a rollback outside the window started (%d deployments)", n)
+	}
+	replies := s.deploybotComments(pr)
+	reply := replies[len(replies)-1]
+	contains(t, "reply", reply, "the rollback window of `staging` closed at ")
+	contains(t, "reply", reply, "`/rollback staging ")
+	contains(t, "reply", reply, " --force`")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,10 +24,16 @@ type story struct {
 
 func newStory(t *testing.T, config string) *story {
 	t.Helper()
+	return newStoryAt(t, config, nil)
+}
+
+// newStoryAt is newStory with deploybot's clock set to now.
+func newStoryAt(t *testing.T, config string, now func() time.Time) *story {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	logger := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	sb, err := NewSandbox(ctx, SandboxOptions{TB: t, DatabaseURL: storetest.URL(t), Logger: &logger, Config: config})
+	sb, err := NewSandbox(ctx, SandboxOptions{TB: t, DatabaseURL: storetest.URL(t), Logger: &logger, Config: config, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,3 +139,12 @@ func contains(t *testing.T, what, s, sub string) {
 		t.Errorf("%s does not contain %q:\n%s", what, sub, s)
 	}
 }
+
+// clock is deploybot's clock in a story: real time plus an offset the test
+// moves forward, instead of sleeping.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }

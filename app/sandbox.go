@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -32,6 +33,8 @@ type SandboxOptions struct {
 	// Config is the repository's .github/deploy.yml; TARGET is replaced by
 	// the deploy target's URL. Empty uses SandboxConfig.
 	Config string
+	// Now is deploybot's clock (time.Now when nil).
+	Now func() time.Time
 }
 
 // Sandbox identities.
@@ -100,7 +103,7 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 		APIURL: s.Sim.URL, WebURL: "https://github.com/", DatabaseURL: s.opts.DatabaseURL,
 		ExecutorSecret: sandboxExecutorSecret, PublicURL: "http://" + s.Server.Listener.Addr().String(),
 		LogFormat: "json",
-	}, Options{Logger: &logger})
+	}, Options{Logger: &logger, Now: s.opts.Now})
 	if err != nil {
 		s.Server.Close()
 		return fmt.Errorf("start deploybot: %w", err)

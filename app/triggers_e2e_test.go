@@ -61,6 +61,17 @@ func TestPublishedReleaseDeploysAndIsArchived(t *testing.T) {
 		t.Fatalf("policy-breaking release: %d deployments, last %s %v", len(deps), deps[len(deps)-1].Ref, states(deps[len(deps)-1]))
 	}
 	contains(t, "failure status", deps[1].Statuses[len(deps[1].Statuses)-1].Description, "release")
+
+	// Redeploying the release by command rewrites its line in place.
+	s.Repo.SetPermission("walt", "write")
+	issue := s.Repo.OpenIssue("walt", "redeploy v1.2.0")
+	s.Sim.Comment(SandboxRepoFull, issue, "walt", "/deploy staging v1.2.0")
+	s.deploymentsFinished(3)
+	got, _ = s.Sim.Release(SandboxRepoFull, rel)
+	if n := strings.Count(got.Body, "- **staging**:"); n != 1 {
+		t.Errorf("release notes have %d staging lines, want 1 rewritten in place:\n%s", n, got.Body)
+	}
+	contains(t, "release notes after the redeploy", got.Body, "requested by @walt")
 }
 
 // Someone creates a Deployment with the API for staging: deploybot adopts

@@ -106,7 +106,7 @@ func (s *Service) chainRequest(ctx context.Context, gh *github.Client, d *store.
 		Owner: owner, Repo: repo, InstallationID: d.InstallationID, Environment: env,
 		Ref: d.Ref, SHA: d.SHA, Task: TaskDeploy, Trigger: "chain", RequestedBy: d.RequestedBy, PRNumber: d.PRNumber,
 		RequestKey: fmt.Sprintf("chain-of:%d", d.ID), Permission: perm,
-		Context: RunContext{DefaultBranch: branch, Then: rc.Then[1:]},
+		Context: RunContext{DefaultBranch: branch, Then: rc.Then[1:], Release: rc.Release},
 	}, "", nil
 }
 

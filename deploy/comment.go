@@ -183,6 +183,11 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 			return Request{}, msg, err
 		}
 		req.Ref, req.SHA = ref, sha
+		if cmd.Ref != "" {
+			if req.Context.Release, err = releaseOfTag(ctx, gh, c.Owner, c.Repo, cmd.Ref, sha); err != nil {
+				return Request{}, "", err
+			}
+		}
 	}
 	return req, "", nil
 }

@@ -191,8 +191,8 @@ func (r *run) gateInput(ctx context.Context) (checks.Input, error) {
 		Owner: r.owner, Name: r.repo, Repo: d.Repo, SHA: d.SHA, Ref: d.Ref, Environment: r.env,
 		Task: d.Task, Actor: d.RequestedBy, DeploymentID: d.ID, LockHolder: d.ID, PRNumber: d.PRNumber,
 		LiveSHA: live, AppSlug: r.svc.AppSlug, Now: r.svc.now(), WaitingSince: r.st.StartedAt,
-		DefaultBranch: r.rc.DefaultBranch, Release: r.rc.Release,
-		GitHub: r.gh, HTTP: r.svc.httpClient(),
+		DefaultBranch: r.rc.DefaultBranch,
+		GitHub:        r.gh, HTTP: r.svc.httpClient(),
 		Deployed: func(ctx context.Context, env, sha string) (bool, error) {
 			return r.svc.Store.Deployed(ctx, d.Repo, env, sha)
 		},
@@ -211,6 +211,9 @@ func (r *run) gateInput(ctx context.Context) (checks.Input, error) {
 	}
 	if pr := r.rc.ProtectionRun; pr != nil {
 		in.IgnoreCheckSuiteID = pr.CheckSuiteID
+	}
+	if d.Trigger == "release" { // the release policy is for the release trigger
+		in.Release = r.rc.Release
 	}
 	if r.env.Gates.Release != nil && in.DefaultBranch == "" {
 		repo, _, err := r.gh.Repositories.Get(ctx, r.owner, r.repo)

@@ -71,6 +71,8 @@ func rollbackRequest(subject *store.Deployment, env *config.Environment, ref, sh
 		Owner: owner, Repo: repo, InstallationID: subject.InstallationID, Environment: env,
 		Ref: ref, SHA: sha, Task: TaskRollback, RollbackOf: subject.GitHubDeploymentID, PreviousSHA: subject.SHA,
 		Strategy: "direct",
+		// The rolled-back release's archive line says what is live instead.
+		Context: RunContext{Release: decodeContext(subject.Context).Release},
 	}
 }
 
@@ -124,11 +126,15 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 		}
 		return say(msg)
 	}
+	if closed, window, open := s.rollbackWindow(env, failed); !open {
+		return say(fmt.Sprintf("the rollback window of `%s` closed at %s (%s after this deployment finished). A repository admin can still roll back with `/rollback %s %s --force`.",
+			env.Name, closed.UTC().Format("2006-01-02 15:04 UTC"), humanDuration(window), env.Name, short(target)))
+	}
 	req := rollbackRequest(failed, env, target, target)
 	req.Trigger, req.RequestedBy, req.PRNumber, req.Permission = "rollback-button", p.Actor, failed.PRNumber, perm
 	// One rollback per failed deployment, however often the button is pressed.
 	req.RequestKey = fmt.Sprintf("rollback-of:%d", failed.ID)
-	req.Context = RunContext{DefaultBranch: p.DefaultBranch}
+	req.Context.DefaultBranch = p.DefaultBranch
 	msg, err := s.start(ctx, req, "I can't roll back: ")
 	if err != nil || msg == "" {
 		return err
@@ -178,16 +184,8 @@ func (s *Service) rollbackCommand(ctx context.Context, gh *github.Client, c Comm
 			return msg, err
 		}
 	}
-	window := env.Rollback.Window.Duration
-	if window <= 0 {
-		window = 24 * time.Hour
-	}
-	ended := subject.FinishedAt
-	if ended.IsZero() {
-		ended = subject.UpdatedAt
-	}
 	force := false
-	if closed := ended.Add(window); !s.now().Before(closed) {
+	if closed, window, open := s.rollbackWindow(env, subject); !open {
 		if !cmd.Force || !role.AtLeast(config.PermissionAdmin) {
 			why := "An admin can add `--force`: `" + strings.Join(strings.Fields("/rollback "+env.Name+" "+cmd.Ref+" --force"), " ") + "`."
 			if cmd.Force {
@@ -201,8 +199,23 @@ func (s *Service) rollbackCommand(ctx context.Context, gh *github.Client, c Comm
 	req := rollbackRequest(subject, env, ref, sha)
 	req.Trigger, req.RequestedBy, req.PRNumber, req.Permission = "comment", c.Author, c.Number, perm
 	req.RequestKey = fmt.Sprintf("comment:%d", c.CommentID)
-	req.Context = RunContext{DefaultBranch: c.DefaultBranch, Force: force}
+	req.Context.DefaultBranch, req.Context.Force = c.DefaultBranch, force
 	return s.start(ctx, req, "I can't roll back: ")
+}
+
+// rollbackWindow says until when subject may be rolled back without an
+// admin's --force (rollback.window after it finished; default 24h).
+func (s *Service) rollbackWindow(env *config.Environment, subject *store.Deployment) (closes time.Time, window time.Duration, open bool) {
+	window = env.Rollback.Window.Duration
+	if window <= 0 {
+		window = 24 * time.Hour
+	}
+	ended := subject.FinishedAt
+	if ended.IsZero() {
+		ended = subject.UpdatedAt
+	}
+	closes = ended.Add(window)
+	return closes, window, s.now().Before(closes)
 }
 
 // namedRollbackTarget checks `/rollback <env> <sha|tag>`: the version must

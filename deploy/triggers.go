@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-github/v62/github"
 
@@ -106,6 +107,30 @@ func (s *Service) tagCommit(ctx context.Context, gh *github.Client, r Repo, tag 
 		return t.GetObject().GetSHA(), nil
 	}
 	return obj.GetSHA(), nil
+}
+
+// releaseOfTag returns the published release of ref when ref is a tag of
+// sha with one (so a redeploy of a release updates its archive), else nil.
+func releaseOfTag(ctx context.Context, gh *github.Client, owner, repo, ref, sha string) (*checks.Release, error) {
+	if len(ref) == 40 && strings.HasPrefix(sha, ref) {
+		return nil, nil // a SHA, not a tag
+	}
+	rel, _, err := gh.Repositories.GetReleaseByTag(ctx, owner, repo, ref)
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == 404 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up the release of %s: %w", ref, err)
+	}
+	r := ReleaseFrom(rel)
+	return &r, nil
+}
+
+// ReleaseFrom is the gates' view of a GitHub release.
+func ReleaseFrom(rel *github.RepositoryRelease) checks.Release {
+	return checks.Release{ID: rel.GetID(), Tag: rel.GetTagName(), Name: rel.GetName(), Body: rel.GetBody(),
+		TargetCommitish: rel.GetTargetCommitish(), Draft: rel.GetDraft(), Prerelease: rel.GetPrerelease(), HTMLURL: rel.GetHTMLURL()}
 }
 
 // ForeignDeployment is a GitHub Deployment created by someone else.

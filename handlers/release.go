@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
 
-	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/deploy"
 )
 
@@ -35,12 +34,9 @@ func (h *Release) Handle(ctx context.Context, eventType, deliveryID string, payl
 		return fmt.Errorf("installation client: %w", err)
 	}
 	return h.Deploy.OnReleasePublished(ctx, client, deploy.PublishedRelease{
-		Repo: repoOf(repo, installationID),
-		Release: checks.Release{
-			ID: rel.GetID(), Tag: rel.GetTagName(), Name: rel.GetName(), Body: rel.GetBody(),
-			TargetCommitish: rel.GetTargetCommitish(), Draft: rel.GetDraft(), Prerelease: rel.GetPrerelease(), HTMLURL: rel.GetHTMLURL(),
-		},
-		Sender: event.GetSender().GetLogin(),
+		Repo:    repoOf(repo, installationID),
+		Release: deploy.ReleaseFrom(rel),
+		Sender:  event.GetSender().GetLogin(),
 	})
 }
 
