@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/config"
 )
 
@@ -109,7 +110,7 @@ func configSummary(cfg *config.Config) string {
 
 // configuredGates names the gates an environment runs, permission and lock first.
 func configuredGates(env *config.Environment) []string {
-	names := []string{"permission", "lock"}
+	names := []string{checks.Permission{}.Name(), checks.Lock{}.Name()}
 	for _, g := range selectGates(env, TaskDeploy) {
 		names = append(names, g.Name())
 	}

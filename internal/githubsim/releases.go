@@ -49,15 +49,6 @@ func (r *Repo) releaseLocked(id int64) *Release {
 	return nil
 }
 
-func (s *Sim) releaseByIDLocked(id int64) (*Repo, *Release) {
-	for _, r := range s.sortedReposLocked() {
-		if rel := r.releaseLocked(id); rel != nil {
-			return r, rel
-		}
-	}
-	panic(fmt.Sprintf("githubsim: no release %d", id))
-}
-
 // CreateRelease creates a release of tag at target (a branch or SHA; the
 // default branch when ""), sends release created and, unless it is a
 // draft, creates the tag if missing (a push) and sends release published

@@ -209,13 +209,6 @@ func commaSet(v string) map[string]bool {
 	return m
 }
 
-func (s *Sim) userOrNil(login string) any {
-	if login == "" {
-		return nil
-	}
-	return s.login(login)
-}
-
 func optTime(t time.Time) any {
 	if t.IsZero() {
 		return nil
