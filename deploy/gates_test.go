@@ -27,7 +27,9 @@ func (g gateFunc) Evaluate(ctx context.Context, _ checks.Input) (checks.Result, 
 // One gate's error, panic or hang is that gate's BLOCK (fail closed); the
 // others still decide; a GitHub rate limit is returned so the step snoozes.
 func TestEvaluateGatesFailsClosed(t *testing.T) {
-	pass := gateFunc{"ok", func(context.Context) (checks.Result, error) { return checks.Result{Verdict: checks.Pass, Reason: "fine"}, nil }}
+	pass := gateFunc{"ok", func(context.Context) (checks.Result, error) {
+		return checks.Result{Verdict: checks.Pass, Reason: "fine"}, nil
+	}}
 	broken := gateFunc{"broken", func(context.Context) (checks.Result, error) { return checks.Result{}, errors.New("502 Bad Gateway") }}
 	crash := gateFunc{"crash", func(context.Context) (checks.Result, error) { panic("nil map") }}
 	hang := gateFunc{"hang", func(ctx context.Context) (checks.Result, error) { <-ctx.Done(); return checks.Result{}, ctx.Err() }}
