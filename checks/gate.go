@@ -81,8 +81,10 @@ type Input struct {
 	// DefaultBranch is the repository's default branch.
 	DefaultBranch string
 	Environment   *config.Environment
-	Task          string // deploy | deploy:rollback | dry-run
-	Actor         string
+	Task          string // deploy | deploy:rollback | dry-run | protection-rule
+	// Trigger is what asked: comment, release, deployment, rollback-button…
+	Trigger string
+	Actor   string
 	// ActorRole is the actor's collaborator role read from the API
 	// (role_name: admin, maintain, write, triage, read, none).
 	ActorRole config.Permission
@@ -93,7 +95,9 @@ type Input struct {
 	QueuedAhead  int
 	PRNumber     int    // pull request being deployed (0: none)
 	LiveSHA      string // SHA live in the environment now ("" when nothing is)
-	Release      *Release
+	// Release is the release being deployed (a release trigger, or a tag
+	// that has a release); the release policy applies to the trigger only.
+	Release *Release
 	// ManualLock is the `/lock` in force on the environment (nil: none).
 	ManualLock *ManualLock
 	// IgnoreCheckSuiteID is the check suite of a workflow run that asked a

@@ -18,7 +18,7 @@ func (ReleaseGate) Name() string { return "release" }
 func (g ReleaseGate) Evaluate(_ context.Context, in Input) (Result, error) {
 	r := Result{Gate: g.Name()}
 	rel := in.Release
-	if rel == nil {
+	if rel == nil || in.Trigger != "release" {
 		r.Verdict, r.Reason = Skip, "not a release deployment"
 		return r, nil
 	}

@@ -20,6 +20,7 @@ func TestReleaseGate(t *testing.T) {
 		reason []string
 	}{
 		{"not a release", semver, nil, Skip, []string{"not a release deployment"}},
+		{"a release tag deployed by command is not held to the release policy", semver, with(func(r *Release) { r.Tag = "nightly" }), Skip, []string{"not a release deployment"}},
 		{"follows the policy", semver, &good, Pass, []string{"release v1.2.3 follows the release policy"}},
 		{"no pattern", &config.ReleaseGate{}, with(func(r *Release) { r.Tag = "anything" }), Pass, nil},
 		{"no config", nil, with(func(r *Release) { r.Tag = "anything" }), Pass, nil},
@@ -38,7 +39,11 @@ func TestReleaseGate(t *testing.T) {
 			[]string{"tag nightly does not match", "release notes are empty", "release targets dev"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := Input{Environment: &config.Environment{Name: "production"}, DefaultBranch: "main", Release: tc.rel}
+			trigger := "release"
+			if strings.Contains(tc.name, "by command") {
+				trigger = "comment"
+			}
+			in := Input{Environment: &config.Environment{Name: "production"}, DefaultBranch: "main", Release: tc.rel, Trigger: trigger}
 			r := eval(t, ReleaseGate{Config: tc.cfg}, in)
 			if r.Verdict != tc.want {
 				t.Fatalf("verdict %s (%q), want %s", r.Verdict, r.Reason, tc.want)

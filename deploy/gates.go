@@ -212,9 +212,7 @@ func (r *run) gateInput(ctx context.Context) (checks.Input, error) {
 	if pr := r.rc.ProtectionRun; pr != nil {
 		in.IgnoreCheckSuiteID = pr.CheckSuiteID
 	}
-	if d.Trigger == "release" { // the release policy is for the release trigger
-		in.Release = r.rc.Release
-	}
+	in.Trigger, in.Release = d.Trigger, r.rc.Release
 	if r.env.Gates.Release != nil && in.DefaultBranch == "" {
 		repo, _, err := r.gh.Repositories.Get(ctx, r.owner, r.repo)
 		if err != nil {
