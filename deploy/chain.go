@@ -63,7 +63,7 @@ func (r *run) chain(ctx context.Context) error {
 	msg := fmt.Sprintf("`%s` is live in **%s**, but I did not go on to `%s`: %s\n\nNot deployed: %s. When that is sorted, comment `/deploy %s %s`.",
 		short(d.SHA), d.Environment, r.rc.Then[0], strings.TrimSuffix(refusal, "."), codeList(r.rc.Then),
 		strings.Join(r.rc.Then, ","), d.SHA)
-	return r.svc.postReply(ctx, r.gh, r.owner, r.repo, d.PRNumber, d.RequestedBy, msg)
+	return r.replyOnce(ctx, "chain", msg)
 }
 
 // chainRequest builds the request for the next environment of d's chain,

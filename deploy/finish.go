@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -73,7 +74,7 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 		return outcome{}, err
 	}
 	if d.CancelReason != "" && d.Reason == d.CancelReason && d.PRNumber != 0 && !dry {
-		if err := r.svc.postReply(ctx, r.gh, r.owner, r.repo, d.PRNumber, d.RequestedBy, cancelNotice(d)); err != nil {
+		if err := r.replyOnce(ctx, "cancel", cancelNotice(d)); err != nil {
 			return outcome{}, err
 		}
 	}
@@ -112,4 +113,24 @@ func (r *run) deactivatePrevious(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// replyOnce posts a reply to the requester from a pipeline step, marked so
+// that a retried step finds it instead of posting it twice.
+func (r *run) replyOnce(ctx context.Context, kind, msg string) error {
+	marker := fmt.Sprintf("<!-- deploybot:%s:%d -->", kind, r.d.ID)
+	if r.recovering || r.st.Attempts > 1 {
+		since := r.st.StartedAt.Add(-time.Minute)
+		comments, _, err := r.gh.Issues.ListComments(ctx, r.owner, r.repo, r.d.PRNumber, &github.IssueListCommentsOptions{
+			Since: &since, ListOptions: github.ListOptions{PerPage: 100}})
+		if err != nil {
+			return fmt.Errorf("look for an earlier %s reply: %w", kind, err)
+		}
+		for _, c := range comments {
+			if strings.Contains(c.GetBody(), marker) {
+				return nil
+			}
+		}
+	}
+	return r.svc.postReply(ctx, r.gh, r.owner, r.repo, r.d.PRNumber, r.d.RequestedBy, msg+"\n\n"+marker)
 }
