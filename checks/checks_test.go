@@ -183,14 +183,7 @@ func TestChecksGate(t *testing.T) {
 			}
 			r := eval(t, Checks{Config: tc.cfg}, in)
 			want := strings.ReplaceAll(tc.reason, "%s", short(f.sha))
-			if r.Verdict != tc.want || r.Reason != want {
-				t.Fatalf("got %s %q, want %s %q\n%s", r.Verdict, r.Reason, tc.want, want, r.Detail)
-			}
-			for _, d := range tc.detail {
-				if !strings.Contains(r.Detail, d) {
-					t.Errorf("detail lacks %q:\n%s", d, r.Detail)
-				}
-			}
+			wantResult(t, r, tc.want, want, tc.detail...)
 		})
 	}
 }

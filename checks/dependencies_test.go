@@ -89,14 +89,7 @@ func TestDependenciesGate(t *testing.T) {
 				tc.seed(f.repo)
 			}
 			r := eval(t, Dependencies{Config: tc.cfg}, f.input(&config.Environment{}, f.sha))
-			if r.Verdict != tc.want || r.Reason != tc.reason {
-				t.Fatalf("got %s %q, want %s %q\n%s", r.Verdict, r.Reason, tc.want, tc.reason, r.Detail)
-			}
-			for _, d := range tc.detail {
-				if !strings.Contains(r.Detail, d) {
-					t.Errorf("detail lacks %q:\n%s", d, r.Detail)
-				}
-			}
+			wantResult(t, r, tc.want, tc.reason, tc.detail...)
 		})
 	}
 }

@@ -102,14 +102,7 @@ func TestReviewsGate(t *testing.T) {
 				in.PRNumber = n
 			}
 			r := eval(t, Reviews{Config: tc.cfg}, in)
-			if r.Verdict != tc.want || r.Reason != tc.reason {
-				t.Fatalf("got %s %q, want %s %q\n%s", r.Verdict, r.Reason, tc.want, tc.reason, r.Detail)
-			}
-			for _, d := range tc.detail {
-				if !strings.Contains(r.Detail, d) {
-					t.Errorf("detail lacks %q:\n%s", d, r.Detail)
-				}
-			}
+			wantResult(t, r, tc.want, tc.reason, tc.detail...)
 		})
 	}
 }

@@ -66,3 +66,17 @@ func eval(t *testing.T, g Gate, in Input) Result {
 	}
 	return r
 }
+
+// wantResult fails the test unless r has verdict and reason exactly and its
+// detail contains every one of details.
+func wantResult(t *testing.T, r Result, verdict Verdict, reason string, details ...string) {
+	t.Helper()
+	if r.Verdict != verdict || r.Reason != reason {
+		t.Fatalf("got %s %q, want %s %q\n%s", r.Verdict, r.Reason, verdict, reason, r.Detail)
+	}
+	for _, d := range details {
+		if !strings.Contains(r.Detail, d) {
+			t.Errorf("detail lacks %q:\n%s", d, r.Detail)
+		}
+	}
+}
