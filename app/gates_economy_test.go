@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/deploybot/deploybot/internal/githubsim"
 )
 
 // allGatesConfig configures every gate on production; FLAGS is the flag
@@ -104,5 +102,4 @@ func TestAllGatesDeployAPIEconomy(t *testing.T) {
 	if ops["checks/list-for-ref"] > 1 {
 		t.Errorf("check runs were read %d times; the checks and migrations gates share one read", ops["checks/list-for-ref"])
 	}
-	_ = githubsim.Request{}
 }
