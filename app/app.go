@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/handlers"
+	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -39,8 +39,6 @@ type App struct {
 // Options adjust an App for tests and the demo.
 type Options struct {
 	Logger *zerolog.Logger
-	// HTTPClient calls executors and health endpoints.
-	HTTPClient *http.Client
 	// Registry receives the Prometheus metrics (a new one when nil).
 	Registry *prometheus.Registry
 	// Now is the pipeline's clock (time.Now when nil); tests move it to
@@ -83,13 +81,9 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("github client creator: %w", err)
 	}
-	httpClient := opts.HTTPClient
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 15 * time.Minute}
-	}
 	cfg := deploy.NewRepoConfig()
 	svc := &deploy.Service{
-		Store: st, Clients: clients, Config: cfg, HTTP: httpClient,
+		Store: st, Clients: clients, Config: cfg, HTTP: egressClient(s),
 		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID, Now: opts.Now,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
@@ -118,6 +112,13 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// egressClient calls the URLs repositories configure (flag services, health
+// checks, executors, backup hooks): no overall timeout (each call has its
+// own), no address outside the public internet unless the operator allowed it.
+func egressClient(s Settings) *egress.Client {
+	return egress.New(egress.Options{Allow: s.EgressAllow})
 }
 
 func appSlug(ctx context.Context, clients githubapp.ClientCreator) (string, error) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/deploybot/deploybot/internal/egress"
 )
 
 // Settings are the server's settings (DESIGN.md §10).
@@ -22,6 +24,10 @@ type Settings struct {
 	ExecutorSecret string
 	AllowCommands  bool
 	LogFormat      string // json | console
+
+	// EgressAllow opts hosts and CIDRs outside the public internet in for
+	// the URLs repositories configure (DEPLOYBOT_EGRESS_ALLOW).
+	EgressAllow egress.Allow
 }
 
 // SettingsHelp lists the variables for `deploybot serve --help`.
@@ -34,7 +40,12 @@ const SettingsHelp = `Settings (environment variables):
   DEPLOYBOT_ADDR                listen address, default :8080
   DEPLOYBOT_PUBLIC_URL          deploybot's public base URL, for log links in statuses and comments
   DATABASE_URL                  default sqlite:deploybot.db; postgres://… for several replicas
-  DEPLOYBOT_EXECUTOR_SECRET     HMAC key signing webhook executor requests
+  DEPLOYBOT_EXECUTOR_SECRET     server secret for webhook executor signatures; each repository signs with
+                                HMAC-SHA256(secret, "owner/repo") as its key
+  DEPLOYBOT_EGRESS_ALLOW        hosts and CIDRs that URLs from repository config (flags, health checks,
+                                executors, backup hooks) may reach although not public, comma-separated,
+                                e.g. prometheus.monitoring.svc,10.0.0.0/8; default none: loopback, private,
+                                link-local (cloud metadata), CGNAT and unique-local addresses are refused
   DEPLOYBOT_ALLOW_COMMANDS      true enables the command executor (off by default)
   DEPLOYBOT_LOG_FORMAT          json (default) or console
 `
@@ -88,6 +99,9 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	case "false", "0", "no":
 	default:
 		return s, fmt.Errorf("DEPLOYBOT_ALLOW_COMMANDS must be true or false, got %q", v)
+	}
+	if s.EgressAllow, err = egress.ParseAllow(get(egress.AllowSetting, "")); err != nil {
+		return s, err
 	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)
