@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/egress"
 )
 
 func TestExecutorKeyIsPerRepository(t *testing.T) {
@@ -67,5 +68,46 @@ func TestExecutorErrorsNameTheHostOnly(t *testing.T) {
 		StepPayload{Repository: "acme/shop"}, "k")
 	if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), "127.0.0.1") {
 		t.Fatalf("err = %v; want an error naming the host, without the query", err)
+	}
+}
+
+// recordingDoer notes each call's timeout and passes it on.
+type recordingDoer struct {
+	next     egress.Doer
+	timeouts []time.Duration
+}
+
+func (r *recordingDoer) Do(ctx context.Context, c egress.Call) (*egress.Response, error) {
+	r.timeouts = append(r.timeouts, c.Timeout)
+	return r.next.Do(ctx, c)
+}
+
+// A 30-minute executor call gets 30 minutes, its own configured timeout,
+// and no client-wide limit cuts it (the client has none: see egress).
+func TestWebhookExecutorUsesItsOwnTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		configured, want time.Duration
+	}{{30 * time.Minute, 30 * time.Minute}, {90 * time.Second, 90 * time.Second}, {0, 10 * time.Minute}} {
+		rec := &recordingDoer{next: testHTTP()}
+		e := WebhookExecutor{HTTP: rec, Secret: []byte("s")}
+		if _, err := e.Run(context.Background(), &config.WebhookExecutor{URL: srv.URL, Timeout: config.Duration{Duration: tc.configured}},
+			StepPayload{Repository: "acme/shop"}, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.timeouts) != 1 || rec.timeouts[0] != tc.want {
+			t.Errorf("configured %s: calls with timeouts %v, want one with %s", tc.configured, rec.timeouts, tc.want)
+		}
+	}
+}
+
+// An executor URL pointing inside deploybot's network is refused for good
+// (no retry can change it), naming the host.
+func TestWebhookExecutorRefusesPrivateAddresses(t *testing.T) {
+	e := WebhookExecutor{HTTP: egress.New(egress.Options{}), Secret: []byte("s")}
+	_, err := e.Run(context.Background(), &config.WebhookExecutor{URL: "http://169.254.169.254/hooks?token=SECRET"}, StepPayload{Repository: "acme/shop"}, "k")
+	if !permanent(err) || !strings.Contains(err.Error(), "169.254.169.254 is a link-local address: not allowed") || strings.Contains(err.Error(), "SECRET") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -36,8 +36,13 @@ func TestHealthProbeShowsNoContent(t *testing.T) {
 		{"contains not matched", config.HealthCheck{URL: srv.URL + "/ok?token=SECRET", Contains: "healthy"}, false, `body lacks "healthy"`},
 		{"wrong status", config.HealthCheck{URL: srv.URL + "/down?token=SECRET"}, false, "HTTP 503, want 200"},
 		{"unreachable", config.HealthCheck{URL: deadURL + "/ok?token=SECRET"}, false, "unreachable"},
+		{"loopback not opted in", config.HealthCheck{URL: srv.URL + "/ok?token=SECRET"}, false, "not called: 127.0.0.1 is a loopback address: not allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			svc := svc
+			if tc.name == "loopback not opted in" {
+				svc = &Service{} // the default: no opt-in
+			}
 			ok, last := svc.probe(context.Background(), tc.hc)
 			if ok != tc.ok || !strings.Contains(last, tc.want) {
 				t.Errorf("probe = %v %q, want %v %q", ok, last, tc.ok, tc.want)
