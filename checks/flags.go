@@ -51,6 +51,10 @@ func (g Flags) Evaluate(ctx context.Context, in Input) (Result, error) {
 		r.Verdict = Block
 		r.Reason = fmt.Sprintf("flag service %s answered more than 1 MiB; point gates.flags.url at a smaller JSON document", shown)
 		return r, nil
+	case errors.As(err, &refused) && refused.Kind == egress.RefusedURL:
+		r.Verdict = Block
+		r.Reason = fmt.Sprintf("the flag URL is invalid (%s); fix gates.flags.url in .github/deploy.yml", refused.Reason)
+		return r, nil
 	case errors.As(err, &refused):
 		r.Verdict = Block
 		r.Reason = fmt.Sprintf("flag service %s not fetched: %s", shown, refused.Reason)

@@ -47,6 +47,16 @@ func TestFlagsGateRedirectToLoopbackIsRefused(t *testing.T) {
 	}
 }
 
+func TestFlagsGateRefusesOtherSchemes(t *testing.T) {
+	for _, u := range []string{"file:///etc/passwd", "gopher://127.0.0.1:6379/_SECRET"} {
+		g := Flags{Config: &config.FlagsGate{URL: u, Expect: map[string]any{"a": true}}}
+		r := eval(t, g, Input{Environment: &config.Environment{Name: "production"}, HTTP: loopbackHTTP()})
+		if r.Verdict != Block || !strings.Contains(r.Reason, "fix gates.flags.url") || strings.Contains(r.Reason, "SECRET") {
+			t.Errorf("%s: %s %q", u, r.Verdict, r.Reason)
+		}
+	}
+}
+
 // attackClient is what deploybot uses, with DNS answering public.example
 // with a loopback address (tests can listen nowhere else) and the operator
 // having opted public.example in by name: the redirect hop is still checked.

@@ -94,14 +94,14 @@ func New(o Options) *Client {
 // nothing else was configured.
 var Closed = sync.OnceValue(func() *Client { return New(Options{}) })
 
-// Do makes one call within c.Timeout.
+// Do makes one call within call.Timeout.
 func (c *Client) Do(ctx context.Context, call Call) (*Response, error) {
 	if call.Timeout <= 0 {
 		return nil, errors.New("egress: a call needs a timeout")
 	}
 	u, err := url.Parse(call.URL)
 	if err != nil || u.Host == "" {
-		return nil, &Refused{Kind: RefusedURL, Reason: fmt.Sprintf("%s is not an absolute URL", Redact(call.URL))}
+		return nil, &Refused{Kind: RefusedURL, Reason: "not an absolute http(s) URL"}
 	}
 	host := u.Hostname()
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -115,10 +115,10 @@ func (c *Client) Do(ctx context.Context, call Call) (*Response, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, call.URL, bytes.NewReader(call.Body))
 	if err != nil {
-		return nil, &Refused{Kind: RefusedURL, Host: host, Reason: fmt.Sprintf("%s is not a valid URL", Redact(call.URL))}
+		return nil, &Refused{Kind: RefusedURL, Host: host, Reason: "not a valid URL"}
 	}
 	for k, vs := range call.Header {
-		req.Header[k] = append([]string(nil), vs...)
+		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
