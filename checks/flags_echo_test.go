@@ -14,7 +14,7 @@ import (
 // came back.
 func TestFlagsNeverEchoFetchedValues(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"a":"SECRET-VALUE","n":41,"o":{"k":"SECRET-VALUE"},"l":["SECRET-VALUE"],"ok":true}`))
+		w.Write([]byte(`{"a":"SECRET-VALUE","n":987654321,"o":{"k":"SECRET-VALUE"},"l":["SECRET-VALUE"],"ok":true}`))
 	}))
 	defer srv.Close()
 	env := &config.Environment{Name: "production"}
@@ -36,7 +36,7 @@ func TestFlagsNeverEchoFetchedValues(t *testing.T) {
 				t.Fatalf("verdict %s (%q), want %s", r.Verdict, r.Reason, tc.want)
 			}
 			shown := r.Reason + "\n" + r.Detail
-			if strings.Contains(shown, "SECRET") || strings.Contains(shown, "41") {
+			if strings.Contains(shown, "SECRET") || strings.Contains(shown, "987654321") {
 				t.Fatalf("a fetched value is shown:\n%s", shown)
 			}
 			for _, s := range tc.shown {
