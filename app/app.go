@@ -91,6 +91,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	svc := &deploy.Service{
 		Store: st, Clients: clients, Config: cfg, HTTP: httpClient,
 		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID, Now: opts.Now,
+		LinkKey: linkKey(s), RecordRetention: s.RecordRetention,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
 		handlers: map[string]githubapp.EventHandler{}}

@@ -7,6 +7,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/deploy"
 )
 
 // Settings are the server's settings (DESIGN.md §10).
@@ -22,6 +26,10 @@ type Settings struct {
 	ExecutorSecret string
 	AllowCommands  bool
 	LogFormat      string // json | console
+	// LinkKey signs record links; derived from WebhookSecret when unset.
+	LinkKey string
+	// RecordRetention is how long record links work.
+	RecordRetention time.Duration
 }
 
 // SettingsHelp lists the variables for `deploybot serve --help`.
@@ -37,6 +45,9 @@ const SettingsHelp = `Settings (environment variables):
   DEPLOYBOT_EXECUTOR_SECRET     HMAC key signing webhook executor requests
   DEPLOYBOT_ALLOW_COMMANDS      true enables the command executor (off by default)
   DEPLOYBOT_LOG_FORMAT          json (default) or console
+  DEPLOYBOT_LINK_KEY            key (at least 32 bytes) signing record links (log_url); default: derived
+                                from GITHUB_WEBHOOK_SECRET, so rotating that secret also revokes old links
+  DEPLOYBOT_RECORD_RETENTION    how long record links work, default 90d
 `
 
 // SettingsFromEnv reads settings through lookup (os.LookupEnv in main) and
@@ -88,6 +99,18 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	case "false", "0", "no":
 	default:
 		return s, fmt.Errorf("DEPLOYBOT_ALLOW_COMMANDS must be true or false, got %q", v)
+	}
+	s.LinkKey = get("DEPLOYBOT_LINK_KEY", "")
+	if s.LinkKey != "" && len(s.LinkKey) < 32 {
+		return s, fmt.Errorf("DEPLOYBOT_LINK_KEY is too short: use at least 32 random bytes (e.g. openssl rand -hex 32)")
+	}
+	s.RecordRetention = deploy.DefaultRecordRetention
+	if v := get("DEPLOYBOT_RECORD_RETENTION", ""); v != "" {
+		d, err := config.ParseDuration(v)
+		if err != nil || d.Duration <= 0 {
+			return s, fmt.Errorf("DEPLOYBOT_RECORD_RETENTION must be a positive duration such as 90d or 2160h")
+		}
+		s.RecordRetention = d.Duration
 	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)
