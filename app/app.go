@@ -19,6 +19,7 @@ import (
 	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/handlers"
 	"github.com/deploybot/deploybot/internal/egress"
+	"github.com/deploybot/deploybot/internal/panics"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -85,6 +86,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	svc := &deploy.Service{
 		Store: st, Clients: clients, Config: cfg, HTTP: egressClient(s),
 		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID, Now: opts.Now,
+		LinkKey: linkKey(s), RecordRetention: s.RecordRetention,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
 		handlers: map[string]githubapp.EventHandler{}}
@@ -195,7 +197,10 @@ func (h *jobErrors) HandleError(ctx context.Context, job *rivertype.JobRow, err 
 
 func (h *jobErrors) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
 	h.metrics.jobErrors.WithLabelValues(job.Kind).Inc()
-	h.logger.Error().Str("job", job.Kind).Interface("panic", panicVal).Str("trace", trace).Msg("job panicked")
+	// Neither the value nor the raw trace is logged: either can hold what
+	// the job was handling (payload fields, fetched content).
+	h.logger.Error().Str("job", job.Kind).Str("panic", panics.Describe(panicVal)).
+		Str("frames", panics.Frames([]byte(trace))).Msg("job panicked")
 	return nil
 }
 

@@ -7,7 +7,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/internal/egress"
 )
 
@@ -28,6 +31,10 @@ type Settings struct {
 	// EgressAllow opts hosts and CIDRs outside the public internet in for
 	// the URLs repositories configure (DEPLOYBOT_EGRESS_ALLOW).
 	EgressAllow egress.Allow
+	// LinkKey signs record links; derived from WebhookSecret when unset.
+	LinkKey string
+	// RecordRetention is how long record links work.
+	RecordRetention time.Duration
 }
 
 // SettingsHelp lists the variables for `deploybot serve --help`.
@@ -48,6 +55,9 @@ const SettingsHelp = `Settings (environment variables):
                                 link-local (cloud metadata), CGNAT and unique-local addresses are refused
   DEPLOYBOT_ALLOW_COMMANDS      true enables the command executor (off by default)
   DEPLOYBOT_LOG_FORMAT          json (default) or console
+  DEPLOYBOT_LINK_KEY            key (at least 32 bytes) signing record links (log_url); default: derived
+                                from GITHUB_WEBHOOK_SECRET, so rotating that secret also revokes old links
+  DEPLOYBOT_RECORD_RETENTION    how long record links work, default 90d
 `
 
 // SettingsFromEnv reads settings through lookup (os.LookupEnv in main) and
@@ -102,6 +112,18 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	}
 	if s.EgressAllow, err = egress.ParseAllow(get(egress.AllowSetting, "")); err != nil {
 		return s, err
+	}
+	s.LinkKey = get("DEPLOYBOT_LINK_KEY", "")
+	if s.LinkKey != "" && len(s.LinkKey) < 32 {
+		return s, fmt.Errorf("DEPLOYBOT_LINK_KEY is too short: use at least 32 random bytes (e.g. openssl rand -hex 32)")
+	}
+	s.RecordRetention = deploy.DefaultRecordRetention
+	if v := get("DEPLOYBOT_RECORD_RETENTION", ""); v != "" {
+		d, err := config.ParseDuration(v)
+		if err != nil || d.Duration <= 0 {
+			return s, fmt.Errorf("DEPLOYBOT_RECORD_RETENTION must be a positive duration such as 90d or 2160h")
+		}
+		s.RecordRetention = d.Duration
 	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)

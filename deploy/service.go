@@ -37,6 +37,10 @@ type Service struct {
 	ExecutorSecret []byte
 	// PublicURL is deploybot's own base URL for log links ("" leaves them out).
 	PublicURL string
+	// LinkKey signs record links (links.go); without it there are none.
+	LinkKey []byte
+	// RecordRetention is how long a record link works (DefaultRecordRetention when 0).
+	RecordRetention time.Duration
 	// AppSlug names the app's bot user (<slug>[bot]) so its own comments are ignored.
 	AppSlug string
 	// AppID is the GitHub App's id; events about its own check runs are ignored.
