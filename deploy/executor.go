@@ -81,6 +81,9 @@ func Sign(key, body []byte) string {
 // (the caller may retry with the same idempotency key); any HTTP answer is
 // a result.
 func (e WebhookExecutor) Run(ctx context.Context, cfg *config.WebhookExecutor, payload StepPayload, key string) (ExecResult, error) {
+	if len(e.Secret) == 0 {
+		return ExecResult{}, permanentError{errors.New("the server has no DEPLOYBOT_EXECUTOR_SECRET, so it cannot sign webhook steps; ask the operator to set it")}
+	}
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return ExecResult{}, err

@@ -111,3 +111,16 @@ func TestWebhookExecutorRefusesPrivateAddresses(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Without a server secret every repository's key would be public
+// (HMAC of an empty key), so a webhook step is refused, never sent unsigned.
+func TestWebhookExecutorNeedsTheServerSecret(t *testing.T) {
+	called := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true }))
+	defer srv.Close()
+	e := WebhookExecutor{HTTP: testHTTP()}
+	_, err := e.Run(context.Background(), &config.WebhookExecutor{URL: srv.URL}, StepPayload{Repository: "acme/shop"}, "k")
+	if !permanent(err) || !strings.Contains(err.Error(), "DEPLOYBOT_EXECUTOR_SECRET") || called {
+		t.Fatalf("err = %v, executor called: %v", err, called)
+	}
+}

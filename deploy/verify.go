@@ -52,9 +52,15 @@ func (r *run) verify(ctx context.Context) (outcome, error) {
 			continue
 		}
 		cs.Attempts++
-		cs.OK, cs.Last = r.svc.probe(ctx, hc)
+		var refused bool
+		cs.OK, cs.Last, refused = r.svc.probe(ctx, hc)
 		if cs.OK {
 			continue
+		}
+		if refused { // no retry changes an address the server does not call
+			return outcome{kind: outcomeFail, result: state,
+				reason: fmt.Sprintf("health check %s %s", cs.URL, cs.Last),
+				detail: fmt.Sprintf("%s: %s", cs.URL, cs.Last)}, nil
 		}
 		timeout := hc.Timeout.Duration
 		if timeout <= 0 {
@@ -100,30 +106,31 @@ const (
 
 // probe makes one health request. What it reports is the status code and
 // whether `contains` matched: never the body, never the URL's query.
-func (s *Service) probe(ctx context.Context, hc config.HealthCheck) (bool, string) {
+// refused is set when the guard would not call the URL at all.
+func (s *Service) probe(ctx context.Context, hc config.HealthCheck) (ok bool, last string, refused bool) {
 	call := egress.Call{URL: hc.URL, Header: http.Header{"User-Agent": {"deploybot-verify"}}, Timeout: probeTimeout}
 	if hc.Contains != "" {
 		call.MaxBody = probeMaxBody
 	}
 	resp, err := s.httpClient().Do(ctx, call)
-	var refused *egress.Refused
+	var refusal *egress.Refused
 	switch {
-	case errors.As(err, &refused) && refused.Kind == egress.RefusedBody:
-		return false, fmt.Sprintf("body over 1 MiB, so %q was not looked for", hc.Contains)
-	case errors.As(err, &refused):
-		return false, "not called: " + refused.Reason
+	case errors.As(err, &refusal) && refusal.Kind == egress.RefusedBody:
+		return false, fmt.Sprintf("body over 1 MiB, so %q was not looked for", hc.Contains), false
+	case errors.As(err, &refusal):
+		return false, "not called: " + refusal.Reason, true
 	case err != nil:
-		return false, "unreachable: " + err.Error()
+		return false, "unreachable: " + err.Error(), false
 	}
 	want := hc.Status
 	if want == 0 {
 		want = http.StatusOK
 	}
 	if resp.Status != want {
-		return false, fmt.Sprintf("HTTP %d, want %d", resp.Status, want)
+		return false, fmt.Sprintf("HTTP %d, want %d", resp.Status, want), false
 	}
 	if hc.Contains != "" && !bytes.Contains(resp.Body, []byte(hc.Contains)) {
-		return false, fmt.Sprintf("HTTP %d but body lacks %q", resp.Status, hc.Contains)
+		return false, fmt.Sprintf("HTTP %d but body lacks %q", resp.Status, hc.Contains), false
 	}
-	return true, fmt.Sprintf("HTTP %d", resp.Status)
+	return true, fmt.Sprintf("HTTP %d", resp.Status), false
 }

@@ -43,9 +43,12 @@ func TestHealthProbeShowsNoContent(t *testing.T) {
 			if tc.name == "loopback not opted in" {
 				svc = &Service{} // the default: no opt-in
 			}
-			ok, last := svc.probe(context.Background(), tc.hc)
+			ok, last, refused := svc.probe(context.Background(), tc.hc)
 			if ok != tc.ok || !strings.Contains(last, tc.want) {
 				t.Errorf("probe = %v %q, want %v %q", ok, last, tc.ok, tc.want)
+			}
+			if wantRefused := strings.HasPrefix(tc.want, "not called"); refused != wantRefused {
+				t.Errorf("refused = %v, want %v (a refused address fails at once, never retried)", refused, wantRefused)
 			}
 			if strings.Contains(last, "SECRET") {
 				t.Errorf("probe result %q shows fetched content or the URL's query", last)
