@@ -39,9 +39,10 @@ type ChecksGate struct {
 // ReviewsGate requires the deployed SHA to be the head of an approved pull request.
 type ReviewsGate struct {
 	Approvals int // default 1
-	// DismissStale (default true) counts only approvals given on the head
-	// commit; false counts approvals given on any commit of the pull request.
-	DismissStale bool
+	// StaleApprovals is `dismiss_stale: false`: approvals given on any
+	// commit of the pull request count. By default (and in the zero value)
+	// only approvals given on the commit being deployed do.
+	StaleApprovals bool
 }
 
 // SeverityGate blocks on open alerts at or above BlockOn.

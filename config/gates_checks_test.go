@@ -22,6 +22,7 @@ func TestChecksAndReviewsGateSwitches(t *testing.T) {
 		{name: "checks with settings", gates: "checks: { wait: 5m }", checksSet: true},
 		{name: "reviews dismiss stale approvals by default", gates: "reviews:", reviews: true, dismissStale: true},
 		{name: "dismiss_stale: false", gates: "reviews: { dismiss_stale: false }", reviews: true},
+		{name: "dismiss_stale: (empty) is the default", gates: "reviews: { dismiss_stale: }", reviews: true, dismissStale: true},
 		{name: "dismiss_stale: true", gates: "reviews: { approvals: 2, dismiss_stale: true }", reviews: true, dismissStale: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,7 +38,7 @@ func TestChecksAndReviewsGateSwitches(t *testing.T) {
 			if g.ChecksOff != tt.checksOff || (g.Checks != nil) != tt.checksSet {
 				t.Fatalf("checks off=%v set=%v, want off=%v set=%v", g.ChecksOff, g.Checks != nil, tt.checksOff, tt.checksSet)
 			}
-			if (g.Reviews != nil) != tt.reviews || (g.Reviews != nil && g.Reviews.DismissStale != tt.dismissStale) {
+			if (g.Reviews != nil) != tt.reviews || (g.Reviews != nil && g.Reviews.StaleApprovals == tt.dismissStale) {
 				t.Fatalf("reviews = %+v, want dismiss_stale %v", g.Reviews, tt.dismissStale)
 			}
 		})

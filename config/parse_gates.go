@@ -26,9 +26,9 @@ func (d *decoder) parseGates(n *yaml.Node, p string) Gates {
 	}
 	if o.has("reviews") {
 		r, _ := d.object(o.get("reviews"), o.sub("reviews"), "reviews_gate")
-		g.Reviews = &ReviewsGate{Approvals: d.integer(r, "approvals", 1), DismissStale: true}
-		if r.has("dismiss_stale") {
-			g.Reviews.DismissStale = d.boolean(r, "dismiss_stale")
+		g.Reviews = &ReviewsGate{Approvals: d.integer(r, "approvals", 1)}
+		if r.get("dismiss_stale") != nil {
+			g.Reviews.StaleApprovals = !d.boolean(r, "dismiss_stale")
 		}
 		if g.Reviews.Approvals < 0 || g.Reviews.Approvals > 10 {
 			d.addf(r.at("approvals"), r.sub("approvals"), "approvals must be between 0 and 10")
