@@ -66,8 +66,8 @@ func forkRefusal(ctx context.Context, gh *github.Client, owner, repo, defaultBra
 			return "", err
 		}
 	}
-	return "`" + ref + "` is not on any branch of " + owner + "/" + repo + " (a fork's commit?), and deploying fork code is off (`allow_forks: false`). " +
-		"Push it to a branch of this repository and deploy that branch or commit.", nil
+	return "`" + short(ref) + "` is not on any branch of " + owner + "/" + repo + " I can see (a fork's commit?) and deploying fork code is off (`allow_forks: false`). " +
+		"Deploy it by branch name, or by SHA once it is on the default branch or the head branch of a pull request of this repository.", nil
 }
 
 // namesCommit reports whether ref was a (possibly abbreviated) SHA of sha
