@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // trustConfig has a production environment writers may deploy to, gated on
@@ -212,4 +213,26 @@ func TestChecksGateTurnedOff(t *testing.T) {
 			t.Fatalf("checks gate ran although checks: false")
 		}
 	}
+}
+
+// Past the rollback window, a deploy:rollback Deployment of the previous
+// version is an ordinary deploy again, like /rollback without --force: its
+// red CI blocks it.
+func TestForeignRollbackAfterTheWindowRunsEveryGate(t *testing.T) {
+	var clk clock
+	s := newStoryAt(t, trustConfig, clk.Now)
+	for _, u := range []string{"walt", "bob"} {
+		s.Repo.SetPermission(u, "write")
+	}
+	first := s.shipToProduction("feature/one", 1)
+	second := s.shipToProduction("feature/two", 2)
+	clk.Advance(25 * time.Hour) // the default window is 24h
+
+	s.Repo.AddCheckRun(first, "ci/test", "completed", "failure")
+	s.Sim.CreateDeployment(SandboxRepoFull, "walt", first, "production", "deploy:rollback", nil)
+	late := s.deploymentsFinished(3)[2]
+	if late.LatestState() != "failure" || s.Target.Live("production") != second {
+		t.Fatalf("late rollback = %v, production runs %s, want %s", states(late), s.Target.Live("production"), second)
+	}
+	contains(t, "checks gate", s.gateConclusion(first, "production", "checks"), "failure: 1 check failed: ci/test")
 }
