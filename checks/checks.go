@@ -126,7 +126,10 @@ func (g Checks) Evaluate(ctx context.Context, in Input) (Result, error) {
 
 // excludeCheck says why c is not gated on ("" when it is).
 func excludeCheck(c CheckState, in Input, ignore []string) string {
-	if (in.AppSlug != "" && c.AppSlug == in.AppSlug) || strings.HasPrefix(c.Name, "deploy/") {
+	// Only deploybot's own check runs, by app: another app's run or a
+	// commit status named deploy/… is gated on like any other (deploybot
+	// posts no commit statuses).
+	if c.Kind == "check_run" && ((in.AppID != 0 && c.AppID == in.AppID) || (in.AppSlug != "" && c.AppSlug == in.AppSlug)) {
 		return "deploybot's own"
 	}
 	if in.IgnoreCheckSuiteID != 0 && c.Kind == "check_run" && c.CheckSuiteID == in.IgnoreCheckSuiteID {

@@ -144,19 +144,49 @@ func TestChecksGate(t *testing.T) {
 		{
 			name: "deploybot's own check runs are left out",
 			seed: func(t *testing.T, f *simFixture, sha string) {
-				// Made by the app itself (app slug deploybot), pending.
-				if _, _, err := f.gh.Checks.CreateCheckRun(context.Background(), "acme", "shop", github.CreateCheckRunOptions{
-					Name: "summary", HeadSHA: sha, Status: github.String("in_progress"),
-				}); err != nil {
-					t.Fatal(err)
+				// Made by the app itself (app deploybot, id 7), pending.
+				for _, name := range []string{"summary", "deploy/staging: checks"} {
+					if _, _, err := f.gh.Checks.CreateCheckRun(context.Background(), "acme", "shop", github.CreateCheckRunOptions{
+						Name: name, HeadSHA: sha, Status: github.String("in_progress"),
+					}); err != nil {
+						t.Fatal(err)
+					}
 				}
-				// Named like deploybot's runs.
-				f.repo.AddCheckRun(sha, "deploy/staging: checks", "queued", "")
 				f.repo.AddCheckRun(sha, "ci/test", "completed", "success")
 			},
 			want:   Pass,
 			reason: "1 check passed",
 			detail: []string{"`summary` (deploybot's own)", "`deploy/staging: checks` (deploybot's own)"},
+		},
+		{
+			name: "deploybot's own check runs are known by app id alone",
+			seed: func(t *testing.T, f *simFixture, sha string) {
+				if _, _, err := f.gh.Checks.CreateCheckRun(context.Background(), "acme", "shop", github.CreateCheckRunOptions{
+					Name: "deploy/staging", HeadSHA: sha, Status: github.String("in_progress"),
+				}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			adjust: func(in *Input, f *simFixture) { in.AppSlug, in.AppID = "", 7 },
+			want:   Pass,
+			reason: "no checks to wait for on %s (1 ignored)",
+		},
+		{
+			name: "another app's check run named like deploybot's is gated on",
+			seed: func(t *testing.T, f *simFixture, sha string) {
+				f.repo.AddCheckRunByApp("evil-app", sha, "deploy/staging: evil", "completed", "failure")
+				f.repo.AddCheckRun(sha, "deploy/production", "completed", "failure")
+			},
+			want:   Block,
+			reason: "2 checks failed: deploy/production (failure), deploy/staging: evil (failure)",
+		},
+		{
+			name: "a commit status named like deploybot's is gated on",
+			seed: func(t *testing.T, f *simFixture, sha string) {
+				f.repo.SetCommitStatus(sha, "deploy/x", "failure", "")
+			},
+			want:   Block,
+			reason: "1 check failed: deploy/x (failure)",
 		},
 		{
 			name: "the workflow run asking a protection rule is not waited for",

@@ -18,7 +18,8 @@ type CheckState struct {
 	// success, failure (failure and error) or "" while pending.
 	Conclusion   string
 	URL          string
-	AppSlug      string // app that made the check run ("" for statuses)
+	AppID        int64  // app that made the check run (0 for statuses)
+	AppSlug      string // its slug ("" for statuses)
 	CheckSuiteID int64
 }
 
@@ -43,7 +44,7 @@ func fetchCheckStates(ctx context.Context, in Input) ([]CheckState, error) {
 		for _, cr := range res.CheckRuns {
 			out = append(out, CheckState{
 				Name: cr.GetName(), Kind: "check_run", Status: cr.GetStatus(), Conclusion: cr.GetConclusion(),
-				URL: cr.GetHTMLURL(), AppSlug: cr.GetApp().GetSlug(), CheckSuiteID: cr.GetCheckSuite().GetID(),
+				URL: cr.GetHTMLURL(), AppID: cr.GetApp().GetID(), AppSlug: cr.GetApp().GetSlug(), CheckSuiteID: cr.GetCheckSuite().GetID(),
 			})
 		}
 		if resp.NextPage == 0 {

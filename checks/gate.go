@@ -103,7 +103,9 @@ type Input struct {
 	// IgnoreCheckSuiteID is the check suite of a workflow run that asked a
 	// protection rule; its jobs are not waited for (they wait on us).
 	IgnoreCheckSuiteID int64
-	// AppSlug is deploybot's own app; its check runs are never gated on.
+	// AppID and AppSlug are deploybot's own app; its check runs (and only
+	// those: not another app's runs named deploy/…) are never gated on.
+	AppID   int64
 	AppSlug string
 	// Now is the evaluation time; WaitingSince is when this deployment
 	// first waited on its gates (zero on the first evaluation).
@@ -115,6 +117,9 @@ type Input struct {
 	// Deployed reports whether sha was deployed successfully to env (the
 	// store's history); the order gate uses it.
 	Deployed func(ctx context.Context, env, sha string) (bool, error)
+	// Role reads a user's collaborator role on the repository from the API
+	// (the reviews gate counts only reviewers with write access).
+	Role func(ctx context.Context, user string) (config.Permission, error)
 
 	shared *shared
 }

@@ -8,9 +8,12 @@ import (
 )
 
 // Gates configures the optional pre-deploy gates of an environment. A nil
-// gate is not configured. Permission and lock gates always run.
+// gate is not configured. Permission and lock gates always run, and so does
+// checks (with its defaults when Checks is nil) unless ChecksOff.
 type Gates struct {
-	Checks       *ChecksGate
+	Checks *ChecksGate
+	// ChecksOff is `checks: false`: the one way to stop gating on CI.
+	ChecksOff    bool
 	Reviews      *ReviewsGate
 	Order        []string // from Environment.Requires (canonical names)
 	Security     *SeverityGate
@@ -33,9 +36,13 @@ type ChecksGate struct {
 	Ignore []string // check names to ignore
 }
 
-// ReviewsGate requires pull request approvals.
+// ReviewsGate requires the deployed SHA to be the head of an approved pull request.
 type ReviewsGate struct {
 	Approvals int // default 1
+	// StaleApprovals is `dismiss_stale: false`: approvals given on any
+	// commit of the pull request count. By default (and in the zero value)
+	// only approvals given on the commit being deployed do.
+	StaleApprovals bool
 }
 
 // SeverityGate blocks on open alerts at or above BlockOn.

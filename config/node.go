@@ -29,7 +29,7 @@ var shapes = map[string][]string{
 	"rolling":         {"batches", "instances", "batch_size"},
 	"gates":           GateNames,
 	"checks_gate":     {"wait", "ignore"},
-	"reviews_gate":    {"approvals"},
+	"reviews_gate":    {"approvals", "dismiss_stale"},
 	"severity_gate":   {"block_on", "if_disabled"},
 	"migrations_gate": {"paths", "require_checks", "backup"},
 	"flags_gate":      {"url", "expect"},

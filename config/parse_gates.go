@@ -17,13 +17,19 @@ func (d *decoder) parseGates(n *yaml.Node, p string) Gates {
 		return g
 	}
 	// A gate listed with an empty value (`reviews:`) is enabled with its defaults.
-	if o.has("checks") {
+	// checks runs unless turned off with `checks: false` (`true` is its defaults).
+	if n := resolve(o.get("checks")); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		g.ChecksOff = !d.boolean(o, "checks")
+	} else if o.has("checks") {
 		c, _ := d.object(o.get("checks"), o.sub("checks"), "checks_gate")
 		g.Checks = &ChecksGate{Wait: d.duration(c, "wait", D(30*60e9), false), Ignore: d.strings(c, "ignore")}
 	}
 	if o.has("reviews") {
 		r, _ := d.object(o.get("reviews"), o.sub("reviews"), "reviews_gate")
 		g.Reviews = &ReviewsGate{Approvals: d.integer(r, "approvals", 1)}
+		if r.get("dismiss_stale") != nil {
+			g.Reviews.StaleApprovals = !d.boolean(r, "dismiss_stale")
+		}
 		if g.Reviews.Approvals < 0 || g.Reviews.Approvals > 10 {
 			d.addf(r.at("approvals"), r.sub("approvals"), "approvals must be between 0 and 10")
 		}

@@ -178,9 +178,17 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 		if ref == "" {
 			ref = c.DefaultBranch
 		}
+		if msg := pullRefRefusal(ref); msg != "" {
+			return Request{}, msg, nil
+		}
 		sha, msg, err := resolveCommit(ctx, gh, c, ref)
 		if err != nil || msg != "" {
 			return Request{}, msg, err
+		}
+		if !cfg.AllowForks { // a SHA resolves across the fork network: it must be on a branch here
+			if msg, err := forkRefusal(ctx, gh, c.Owner, c.Repo, c.DefaultBranch, ref, sha); err != nil || msg != "" {
+				return Request{}, msg, err
+			}
 		}
 		req.Ref, req.SHA = ref, sha
 		if cmd.Ref != "" {

@@ -30,8 +30,11 @@ type gateState struct {
 }
 
 // selectGates lists the gates that run for this deployment, in table order.
-// Rollbacks skip checks, reviews, order and window (the point of a rollback
-// is to leave a bad state quickly) but never permission or lock.
+// checks runs for every environment (with its defaults when not configured)
+// unless the config says `checks: false`. Rollbacks skip checks, reviews,
+// order and window (the point of a rollback is to leave a bad state
+// quickly) but never permission or lock; only a genuine rollback gets task
+// deploy:rollback (see OnForeignDeployment).
 func (r *run) selectGates() []checks.Gate { return selectGates(r.env, r.d.Task) }
 
 func selectGates(env *config.Environment, task string) []checks.Gate {
@@ -47,7 +50,7 @@ func selectGates(env *config.Environment, task string) []checks.Gate {
 			out = append(out, gate)
 		}
 	}
-	add(g.Checks != nil, true, checks.Checks{Config: g.Checks})
+	add(!g.ChecksOff, true, checks.Checks{Config: g.Checks})
 	add(g.Reviews != nil, true, checks.Reviews{Config: g.Reviews})
 	add(len(requires) > 0, true, checks.Order{Requires: requires})
 	add(g.Security != nil, false, checks.Security{Config: g.Security})
@@ -192,11 +195,14 @@ func (r *run) gateInput(ctx context.Context) (checks.Input, error) {
 	in := checks.Input{
 		Owner: r.owner, Name: r.repo, Repo: d.Repo, SHA: d.SHA, Ref: d.Ref, Environment: r.env,
 		Task: d.Task, Actor: d.RequestedBy, DeploymentID: d.ID, LockHolder: d.ID, PRNumber: d.PRNumber,
-		LiveSHA: live, AppSlug: r.svc.AppSlug, Now: r.svc.now(), WaitingSince: r.st.StartedAt,
+		LiveSHA: live, AppID: r.svc.AppID, AppSlug: r.svc.AppSlug, Now: r.svc.now(), WaitingSince: r.st.StartedAt,
 		DefaultBranch: r.rc.DefaultBranch,
 		GitHub:        r.gh, HTTP: r.svc.httpClient(),
 		Deployed: func(ctx context.Context, env, sha string) (bool, error) {
 			return r.svc.Store.Deployed(ctx, d.Repo, env, sha)
+		},
+		Role: func(ctx context.Context, user string) (config.Permission, error) {
+			return r.svc.Permission(ctx, r.gh, r.owner, r.repo, user)
 		},
 	}
 	if in.ManualLock, err = r.svc.manualLock(ctx, d.Repo, d.Environment); err != nil {

@@ -85,3 +85,28 @@ func TestSelectGatesByTask(t *testing.T) {
 		})
 	}
 }
+
+// The checks gate runs for every environment unless `checks: false`.
+func TestSelectGatesChecksByDefault(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		set  func(g *config.Gates)
+		want string
+	}{
+		{"no gates configured", func(*config.Gates) {}, "checks"},
+		{"checks configured", func(g *config.Gates) { g.Checks = &config.ChecksGate{Ignore: []string{"lint"}} }, "checks"},
+		{"checks: false", func(g *config.Gates) { g.ChecksOff = true }, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := webhookEnv()
+			tt.set(&env.Gates)
+			var got []string
+			for _, gate := range selectGates(env, TaskDeploy) {
+				got = append(got, gate.Name())
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Fatalf("gates = %v, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -240,6 +240,34 @@ func (s *Service) namedRollbackTarget(ctx context.Context, gh *github.Client, c 
 	return "", nil
 }
 
+// foreignRollback is the rollback request for a deployment someone else
+// created with task deploy:rollback, when it is one by /rollback's rules:
+// sha was live in env before (deployed there successfully, or live before
+// the deployment being undone), is not what is live now, and the rollback
+// window of that deployment is still open. Otherwise nil: it is an ordinary
+// deploy with every gate.
+func (s *Service) foreignRollback(ctx context.Context, repo string, env *config.Environment, ref, sha string) (*Request, error) {
+	subject, err := s.rollbackSubject(ctx, repo, env.Name)
+	if err != nil || subject == nil {
+		return nil, err
+	}
+	if subject.State == store.StateSuccess && subject.SHA == sha {
+		return nil, nil // live now: a redeploy, not a rollback
+	}
+	live, err := s.Store.Deployed(ctx, repo, env.Name, sha)
+	if err != nil {
+		return nil, err
+	}
+	if !live && sha != subject.PreviousSHA {
+		return nil, nil
+	}
+	if _, _, open := s.rollbackWindow(env, subject); !open {
+		return nil, nil
+	}
+	req := rollbackRequest(subject, env, ref, sha)
+	return &req, nil
+}
+
 // humanDuration writes 24h rather than 24h0m0s.
 func humanDuration(d time.Duration) string {
 	s := d.String()

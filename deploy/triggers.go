@@ -167,20 +167,41 @@ func (s *Service) OnForeignDeployment(ctx context.Context, gh *github.Client, f 
 	if !ok {
 		return nil // not an environment deploybot runs
 	}
+	if !cfg.AllowForks { // the same rule as /deploy <ref>
+		msg, err := forkRefusal(ctx, gh, f.Owner, f.Name, f.DefaultBranch, f.Ref, f.SHA)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			_, _, serr := gh.Repositories.CreateDeploymentStatus(ctx, f.Owner, f.Name, f.ID, &github.DeploymentStatusRequest{
+				State: github.String("error"), Description: github.String(truncate("deploybot: "+msg, 140))})
+			return serr
+		}
+	}
 	perm, err := s.permissionFor(ctx, gh, f.Repo, env, f.Creator)
 	if err != nil {
 		return err
 	}
-	task := TaskDeploy
-	if f.Task == TaskRollback {
-		task = TaskRollback
-	}
-	_, _, err = s.Start(ctx, Request{
+	req := Request{
 		Owner: f.Owner, Repo: f.Name, InstallationID: f.InstallationID, Environment: env,
-		Ref: f.Ref, SHA: f.SHA, Task: task, Trigger: "deployment", RequestedBy: f.Creator,
-		RequestKey: fmt.Sprintf("adopt:%d", f.ID), Permission: perm, GitHubDeploymentID: f.ID,
-		Context: RunContext{DefaultBranch: f.DefaultBranch, Adopted: true},
-	})
+		Ref: f.Ref, SHA: f.SHA, Task: TaskDeploy,
+	}
+	if f.Task == TaskRollback {
+		// The task is the creator's word; it skips gates only when the
+		// deployment is a rollback by /rollback's rules.
+		rb, err := s.foreignRollback(ctx, f.Owner+"/"+f.Name, env, f.Ref, f.SHA)
+		if err != nil {
+			return err
+		}
+		if rb != nil {
+			req = *rb
+		}
+	}
+	req.Owner, req.Repo, req.InstallationID = f.Owner, f.Name, f.InstallationID
+	req.Trigger, req.RequestedBy, req.RequestKey, req.Permission = "deployment", f.Creator, fmt.Sprintf("adopt:%d", f.ID), perm
+	req.GitHubDeploymentID = f.ID
+	req.Context.DefaultBranch, req.Context.Adopted = f.DefaultBranch, true
+	_, _, err = s.Start(ctx, req)
 	var pe permanentError
 	if errors.As(err, &pe) {
 		_, _, serr := gh.Repositories.CreateDeploymentStatus(ctx, f.Owner, f.Name, f.ID, &github.DeploymentStatusRequest{

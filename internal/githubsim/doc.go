@@ -80,7 +80,10 @@
 // Apps: GET /app, POST /app/installations/{id}/access_tokens, GET
 // .../installation. Repository, contents, commits/{ref}, branches/{branch},
 // compare/{base...head}, git refs (create, get, matching). Issues, issue
-// comments, reactions, pull requests and their reviews. Check runs (create,
+// comments, reactions, pull requests and their reviews, the pull requests
+// associated with a commit (commits/{sha}/pulls: those whose commits include
+// it, from the repository's branches or its forks; none once it is on the
+// default branch, since the emulator merges nothing). Check runs (create,
 // update, get, list for a ref with filter=latest|all, check_name, status,
 // app_id; output annotations accumulate), commit statuses (create; the
 // combined status pages its statuses). Deployments and deployment statuses.
@@ -129,7 +132,10 @@
 // # Seed API
 //
 // Repositories and history: AddRepo, Repo.Commit, Repo.Branch, Repo.Tag,
-// OpenPR, OpenForkPR, OpenIssue, SetPermission, AddReview. Checks:
+// OpenPR, Repo.Fork(owner) (a fork in the repository's network: its
+// branches start at the parent's, and its commits are readable by SHA
+// through the parent, on no branch of it), OpenForkPR, OpenIssue,
+// SetPermission, AddReview. Checks:
 // Repo.AddCheckRun (app github-actions), Repo.AddCheckRunByApp(appSlug,
 // ...), CompleteCheckRun, PressRequestedAction, Repo.SetCommitStatus.
 // Security: Repo.AddCodeScanningAlert(severity, ruleID, description),

@@ -29,6 +29,7 @@ type Repo struct {
 	releases      []*Release
 	latestRelease int64       // id of the release marked latest, 0 if none
 	workflows     []*workflow // GitHub Actions workflows, by id
+	parent        *Repo       // the repository this one is a fork of (nil: not a fork)
 }
 
 // Issue is an issue or pull request of a repository.
@@ -63,6 +64,13 @@ func (s *Sim) AddRepo(owner, name, defaultBranch string) *Repo {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	r := s.newRepoLocked(owner, name, defaultBranch)
+	r.commitLocked(defaultBranch, map[string]string{"README.md": "# " + name + "\n"}, "Initial commit", nil)
+	s.notifyLocked()
+	return r
+}
+
+func (s *Sim) newRepoLocked(owner, name, defaultBranch string) *Repo {
 	r := &Repo{
 		s: s, ID: s.nextID("repo"), Owner: owner, Name: name, DefaultBranch: defaultBranch,
 		refs: map[string]string{}, issues: map[int]*Issue{}, perms: map[string]string{},
@@ -73,9 +81,26 @@ func (s *Sim) AddRepo(owner, name, defaultBranch string) *Repo {
 		s.userLocked(owner).Type = "Organization"
 	}
 	s.repos[strings.ToLower(r.FullName())] = r
-	r.commitLocked(defaultBranch, map[string]string{"README.md": "# " + name + "\n"}, "Initial commit", nil)
-	s.notifyLocked()
 	return r
+}
+
+// Fork creates owner's fork of r (same name), whose branches start where
+// r's are. Like on GitHub, the fork is in r's network: a commit pushed to
+// the fork can be read by SHA through r (commits/{sha}, compare) although
+// no branch of r contains it. No webhook is sent.
+func (r *Repo) Fork(owner string) *Repo {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.newRepoLocked(owner, r.Name, r.DefaultBranch)
+	f.parent = r
+	for ref, sha := range r.refs {
+		if strings.HasPrefix(ref, "refs/heads/") {
+			f.refs[ref] = sha
+		}
+	}
+	s.notifyLocked()
+	return f
 }
 
 // Repo returns the repository "owner/name" or nil.

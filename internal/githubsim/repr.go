@@ -102,7 +102,7 @@ func (s *Sim) repoJSON(r *Repo) map[string]any {
 	for k, v := range map[string]any{
 		"id": r.ID, "node_id": nodeID("R_", r.ID), "name": r.Name, "full_name": r.FullName(),
 		"private": r.Private, "visibility": visibility, "owner": s.userJSON(owner), "description": nil,
-		"fork": false, "homepage": nil, "language": "Go", "default_branch": r.DefaultBranch,
+		"fork": r.parent != nil, "homepage": nil, "language": "Go", "default_branch": r.DefaultBranch,
 		"created_at": ts(r.createdAt), "updated_at": ts(pushed), "pushed_at": ts(pushed),
 		"open_issues": open, "open_issues_count": open, "network_count": 0, "subscribers_count": 0,
 		"has_discussions": false, "license": nil, "mirror_url": nil, "archived": false, "disabled": false,

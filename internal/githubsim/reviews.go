@@ -82,3 +82,35 @@ func handleRepoInstallation(c *call) (int, any) {
 		"created_at": created, "updated_at": created, "suspended_by": nil, "suspended_at": nil,
 	}
 }
+
+// handleCommitPulls implements GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls:
+// the pull requests of this repository (from its own branches or from forks)
+// whose commits include the commit, newest first. GitHub lists only the merged
+// pull request that introduced a commit once it is on the default branch; the
+// emulator merges nothing, so such a commit has none.
+func handleCommitPulls(c *call) (int, any) {
+	r, s := c.repo, c.s
+	sha, _ := r.resolveLocked(c.params["commit_sha"])
+	if sha == "" || s.commits[sha] == nil {
+		return apiError(http.StatusUnprocessableEntity, "No commit found for SHA: "+c.params["commit_sha"])
+	}
+	var list []*Issue
+	if !s.isAncestorLocked(sha, r.refs["refs/heads/"+r.DefaultBranch]) {
+		for n := r.lastNumber; n > 0; n-- {
+			is := r.issues[n]
+			if is == nil || is.PR == nil {
+				continue
+			}
+			head := s.prHeadSHALocked(is.PR)
+			if s.isAncestorLocked(sha, head) && !s.isAncestorLocked(sha, r.refs["refs/heads/"+is.PR.BaseRef]) {
+				list = append(list, is)
+			}
+		}
+	}
+	lo, hi := c.paginate(len(list))
+	out := []any{}
+	for _, is := range list[lo:hi] {
+		out = append(out, s.prJSON(r, is))
+	}
+	return http.StatusOK, out
+}

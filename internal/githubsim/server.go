@@ -135,6 +135,8 @@ func init() {
 		"actions/list-workflow-runs-for-repo":     handleListRepoRuns,
 		"actions/get-workflow-run":                handleGetRun,
 		"actions/review-custom-gates-for-run":     handleReviewGates,
+
+		"repos/list-pull-requests-associated-with-commit": handleCommitPulls,
 	}
 }
 

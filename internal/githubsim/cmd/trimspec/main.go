@@ -56,6 +56,7 @@ var operations = []string{
 	"GET /repos/{owner}/{repo}/branches/{branch}",
 	"GET /repos/{owner}/{repo}/installation",
 	"GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+	"GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
 	"GET /repos/{owner}/{repo}/compare/{basehead}",
 	"GET /repos/{owner}/{repo}/code-scanning/alerts",
 	"GET /repos/{owner}/{repo}/secret-scanning/alerts",
