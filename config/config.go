@@ -25,7 +25,7 @@
 package config
 
 import (
-	"fmt"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -168,7 +168,7 @@ func ParsePermission(s string) (Permission, error) {
 	}
 	p := Permission(v)
 	if _, ok := permissionRanks[p]; !ok {
-		return "", fmt.Errorf("unknown permission %q (use read, triage, write, maintain or admin)", s)
+		return "", errors.New("unknown permission: expected read, triage, write, maintain or admin")
 	}
 	return p, nil
 }
