@@ -95,6 +95,7 @@ func (e *expansion) size(n *yaml.Node) int {
 // itself. It returns false when the document must not be walked.
 func (d *decoder) checkExpansion(ctx context.Context, root *yaml.Node) bool {
 	literal := literalNodes(root)
+	d.literal = literal
 	e := &expansion{ctx: ctx, limit: literal + maxAliasNodes, memo: map[*yaml.Node]int{}, pending: map[*yaml.Node]bool{}}
 	total := e.size(root)
 	d.visited = e.steps
@@ -122,15 +123,18 @@ func (d *decoder) checkExpansion(ctx context.Context, root *yaml.Node) bool {
 func keyText(s string) string { return fmt.Sprintf("%q", keyPart(s)) }
 
 // keyPart is keyText without the quotes, for paths.
-func keyPart(s string) string {
+func keyPart(s string) string { return clean(s, 64) }
+
+// clean drops control characters from s and bounds it to n characters.
+func clean(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar || unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r
 	}, s)
-	if r := []rune(s); len(r) > 64 {
-		s = string(r[:63]) + "…"
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
 	}
 	return s
 }

@@ -51,6 +51,8 @@ var shapes = map[string][]string{
 type decoder struct {
 	problems []Problem
 	visited  int   // nodes checkExpansion looked at (tests assert the bound)
+	walked   int   // mapping entries and list items the walk read (ditto)
+	literal  int   // nodes written in the file
 	ctxErr   error // the context ended during the walk
 }
 
@@ -134,6 +136,7 @@ func (d *decoder) entries(n *yaml.Node, path string) ([]entry, bool) {
 	var explicit, merged []entry
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		d.walked++
 		k, v := resolve(n.Content[i]), n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
 			srcs := []*yaml.Node{resolve(v)}
@@ -336,6 +339,7 @@ func (d *decoder) list(o object, key string) []*yaml.Node {
 		return nil
 	}
 	out := make([]*yaml.Node, len(n.Content))
+	d.walked += len(n.Content)
 	for i, c := range n.Content {
 		out[i] = resolve(c)
 	}

@@ -60,7 +60,8 @@ func (d *decoder) syntaxError(err error) {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
+	// yaml.v3 names anchors, not values, in its errors; bound them anyway.
+	msg = clean(strings.TrimPrefix(msg, "yaml: "), 200)
 	d.problems = append(d.problems, Problem{Line: line, Message: "invalid YAML: " + msg})
 }
 
