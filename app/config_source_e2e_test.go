@@ -83,3 +83,16 @@ func TestNoOrganisationFallback(t *testing.T) {
 		t.Errorf("%d deployments from the organisation's config", n)
 	}
 }
+
+// A config file over 256 KiB is refused before it is parsed.
+func TestOversizedConfigIsRefused(t *testing.T) {
+	s := newStory(t, "")
+	huge := strings.ReplaceAll(SandboxConfig, "TARGET", s.Target.URL) + strings.Repeat("# padding\n", 30_000)
+	head := s.Repo.Commit("main", map[string]string{".github/deploy.yml": huge}, "pad config")
+	s.settle()
+	cr := s.checkRun(head, "deploy/config")
+	if cr.Conclusion != "failure" {
+		t.Fatalf("deploy/config = %s %q", cr.Conclusion, cr.Output.Title)
+	}
+	contains(t, "deploy/config summary", cr.Output.Summary, "larger than 256 KiB")
+}

@@ -32,6 +32,8 @@ func (RepoConfig) Load(ctx context.Context, client *github.Client, owner, repo, 
 	switch {
 	case resp != nil && resp.StatusCode == http.StatusNotFound:
 		return nil, ErrNoConfig
+	case tooLarge(err):
+		return nil, config.TooLarge()
 	case err != nil:
 		return nil, fmt.Errorf("read %s from %s/%s@%s: %w", config.Path, owner, repo, ref, err)
 	case file == nil || file.GetType() != "file":
@@ -54,4 +56,17 @@ func (RepoConfig) Load(ctx context.Context, client *github.Client, owner, repo, 
 func notAFile() error {
 	return &config.Error{Problems: []config.Problem{{Line: 1, Column: 1,
 		Message: config.Path + " must be a regular file in this repository (it is a directory or a submodule)"}}}
+}
+
+// tooLarge reports GitHub's answer for a file over the contents API's limit.
+func tooLarge(err error) bool {
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) {
+		for _, e := range ge.Errors {
+			if e.Code == "too_large" {
+				return true
+			}
+		}
+	}
+	return false
 }
