@@ -22,6 +22,13 @@
 //     TiB (powers of 1024).
 //   - A gate that is not listed under `gates:` is nil (not configured). The
 //     permission and lock gates always run and are not configured here.
+//
+// Problems name the key path, line, column and expected shape, never a
+// value from the file (a value may be a secret); the keys they name are
+// bounded and cleaned. The work per file is bounded (limits.go): at most
+// MaxFileSize bytes, and anchors, aliases and merge keys may add at most
+// maxAliasNodes nodes to the walk. A file written as a go-githubapp remote
+// reference is refused (remote.go): config comes from the repository itself.
 package config
 
 import (

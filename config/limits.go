@@ -24,8 +24,8 @@ func TooLarge() error {
 }
 
 // expansion measures how many nodes a walk of the tree visits when every
-// alias is followed, without following any alias twice: sizes are memoised
-// per node, so the measurement itself is linear in the file.
+// alias is followed. Each node's size is memoised, so the measurement
+// itself is linear in the file however much the aliases multiply.
 type expansion struct {
 	ctx     context.Context
 	limit   int
@@ -34,7 +34,7 @@ type expansion struct {
 	blame   *yaml.Node // the alias that crossed the limit, or closed a cycle
 	cyclic  bool
 	ctxErr  error
-	pending map[*yaml.Node]bool
+	pending map[*yaml.Node]bool // nodes being measured: an alias to one is a cycle
 }
 
 // literalNodes counts the nodes written in the file (aliases count once).
