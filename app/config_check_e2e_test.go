@@ -22,7 +22,7 @@ func TestConfigPushIsValidatedAsCheckRun(t *testing.T) {
 	if cr.Conclusion != "failure" || !strings.Contains(cr.Output.Title, "problem") {
 		t.Fatalf("deploy/config = %s %q", cr.Conclusion, cr.Output.Title)
 	}
-	for _, want := range []string{"line 6, column", "wait", "line 8, column 5", "colour", "Someday"} {
+	for _, want := range []string{"line 6, column", "wait", "line 8, column 5", "colour", "allow[0]: invalid window: unknown day name"} {
 		contains(t, "deploy/config summary", cr.Output.Summary, want)
 	}
 	if len(cr.Output.Annotations) < 3 || cr.Output.Annotations[0].Path != ".github/deploy.yml" || cr.Output.Annotations[0].StartLine != 6 {

@@ -22,10 +22,17 @@
 //     TiB (powers of 1024).
 //   - A gate that is not listed under `gates:` is nil (not configured). The
 //     permission and lock gates always run and are not configured here.
+//
+// Problems name the key path, line, column and expected shape, never a
+// value from the file (a value may be a secret); the keys they name are
+// bounded and cleaned. The work per file is bounded (limits.go): at most
+// MaxFileSize bytes, and anchors, aliases and merge keys may add at most
+// maxAliasNodes nodes to the walk. A file written as a go-githubapp remote
+// reference is refused (remote.go): config comes from the repository itself.
 package config
 
 import (
-	"fmt"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -168,7 +175,7 @@ func ParsePermission(s string) (Permission, error) {
 	}
 	p := Permission(v)
 	if _, ok := permissionRanks[p]; !ok {
-		return "", fmt.Errorf("unknown permission %q (use read, triage, write, maintain or admin)", s)
+		return "", errors.New("unknown permission: expected read, triage, write, maintain or admin")
 	}
 	return p, nil
 }

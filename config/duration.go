@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -24,18 +25,19 @@ var daysRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)d(.*)$`)
 
 // ParseDuration parses a duration string (see Duration).
 func ParseDuration(s string) (Duration, error) {
+	// Errors never quote s: it may come from a config file (see decoder.addf).
 	bad := func() (Duration, error) {
-		return Duration{}, fmt.Errorf("invalid duration %q (use e.g. 30s, 5m, 1h)", s)
+		return Duration{}, errors.New("invalid duration: expected e.g. 30s, 5m, 1h")
 	}
 	v := strings.TrimSpace(s)
 	if v == "" {
 		return bad()
 	}
 	if strings.HasPrefix(v, "-") {
-		return Duration{}, fmt.Errorf("invalid duration %q: must not be negative", s)
+		return Duration{}, errors.New("invalid duration: must not be negative")
 	}
 	if _, err := strconv.ParseFloat(v, 64); err == nil {
-		return Duration{}, fmt.Errorf("invalid duration %q: a bare number is ambiguous, add a unit (e.g. %ss or %sm)", s, v, v)
+		return Duration{}, errors.New("invalid duration: a bare number is ambiguous, add a unit (e.g. 30s or 5m)")
 	}
 	v = strings.TrimPrefix(v, "+")
 	var total float64
@@ -58,7 +60,7 @@ func ParseDuration(s string) (Duration, error) {
 		total += float64(d)
 	}
 	if total > math.MaxInt64 {
-		return Duration{}, fmt.Errorf("invalid duration %q: too long", s)
+		return Duration{}, errors.New("invalid duration: too long")
 	}
 	return Duration{time.Duration(total)}, nil
 }

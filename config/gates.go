@@ -1,7 +1,7 @@
 package config
 
 import (
-	"fmt"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -179,15 +179,15 @@ var sizeRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$`)
 func ParseSize(s string) (int64, error) {
 	m := sizeRE.FindStringSubmatch(s)
 	if m == nil {
-		return 0, fmt.Errorf("invalid size %q (use e.g. 500KB, 200MB, 1GiB)", s)
+		return 0, errors.New("invalid size: expected e.g. 500KB, 200MB, 1GiB")
 	}
 	mult, ok := sizeUnits[strings.ToLower(m[2])]
 	if !ok {
-		return 0, fmt.Errorf("invalid size %q: unknown unit %q (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", s, m[2])
+		return 0, errors.New("invalid size: unknown unit (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
 	}
 	f, err := strconv.ParseFloat(m[1], 64)
 	if err != nil || f*float64(mult) > 1<<62 {
-		return 0, fmt.Errorf("invalid size %q", s)
+		return 0, errors.New("invalid size: too large")
 	}
 	return int64(f * float64(mult)), nil
 }

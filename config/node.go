@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -49,8 +50,16 @@ var shapes = map[string][]string{
 // decoder walks a yaml.Node tree and collects problems.
 type decoder struct {
 	problems []Problem
+	visited  int   // nodes checkExpansion looked at (tests assert the bound)
+	walked   int   // mapping entries and list items the walk read (ditto)
+	literal  int   // nodes written in the file
+	ctxErr   error // the context ended during the walk
 }
 
+// addf records a problem. Messages name the key path, the position and
+// the expected shape, never a value from the file: a value may be a secret
+// (or, through an alias, come from anywhere in the file). Keys are named
+// through keyText/join, which bound and clean them.
 func (d *decoder) addf(n *yaml.Node, path, format string, args ...any) {
 	p := Problem{Path: path, Message: fmt.Sprintf(format, args...)}
 	if n != nil {
@@ -84,20 +93,22 @@ func kindName(n *yaml.Node) string {
 	case yaml.ScalarNode:
 		switch n.ShortTag() {
 		case "!!str":
-			return fmt.Sprintf("the string %q", n.Value)
+			return "a string"
 		case "!!int", "!!float":
-			return "the number " + n.Value
+			return "a number"
 		case "!!bool":
-			return "the boolean " + n.Value
+			return "a boolean"
 		case "!!null":
 			return "null"
 		}
-		return fmt.Sprintf("%q", n.Value)
+		return "a scalar"
 	}
 	return "an unsupported node"
 }
 
+// join appends a key the user wrote to a path (bounded, control characters dropped).
 func join(path, key string) string {
+	key = keyPart(key)
 	if path == "" {
 		return key
 	}
@@ -125,6 +136,7 @@ func (d *decoder) entries(n *yaml.Node, path string) ([]entry, bool) {
 	var explicit, merged []entry
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		d.walked++
 		k, v := resolve(n.Content[i]), n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
 			srcs := []*yaml.Node{resolve(v)}
@@ -146,7 +158,7 @@ func (d *decoder) entries(n *yaml.Node, path string) ([]entry, bool) {
 			continue
 		}
 		if seen[k.Value] {
-			d.addf(k, join(path, k.Value), "duplicate key %q", k.Value)
+			d.addf(k, join(path, k.Value), "duplicate key %s", keyText(k.Value))
 			continue
 		}
 		seen[k.Value] = true
@@ -198,11 +210,11 @@ func (d *decoder) unknownKey(k *yaml.Node, path, shape, name string, known []str
 	}
 	switch {
 	case shape == "gates":
-		d.addf(k, path, "unknown gate %q (known: %s; permission and lock always run)", name, list)
+		d.addf(k, path, "unknown gate %s (known: %s; permission and lock always run)", keyText(name), list)
 	case path == "":
-		d.addf(k, path, "unknown top-level key %q (known: %s)", name, list)
+		d.addf(k, path, "unknown top-level key %s (known: %s)", keyText(name), list)
 	default:
-		d.addf(k, path, "unknown key %q in %s (known: %s)", name, path, list)
+		d.addf(k, path, "unknown key %s in %s (known: %s)", keyText(name), path, list)
 	}
 }
 
@@ -327,6 +339,7 @@ func (d *decoder) list(o object, key string) []*yaml.Node {
 		return nil
 	}
 	out := make([]*yaml.Node, len(n.Content))
+	d.walked += len(n.Content)
 	for i, c := range n.Content {
 		out[i] = resolve(c)
 	}
@@ -379,7 +392,7 @@ func (d *decoder) url(o object, key string, required bool) string {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("invalid URL %q (must be an absolute http:// or https:// URL)", s)
+		return errors.New("invalid URL: expected an absolute http:// or https:// URL")
 	}
 	return nil
 }
@@ -397,6 +410,6 @@ func (d *decoder) enum(o object, key, def string, allowed ...string) string {
 	if v := strings.ToLower(s); slices.Contains(allowed, v) {
 		return v
 	}
-	d.addf(n, o.sub(key), "unknown value %q (use %s)", s, strings.Join(allowed, ", "))
+	d.addf(n, o.sub(key), "unknown value: expected one of %s", strings.Join(allowed, ", "))
 	return def
 }

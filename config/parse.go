@@ -2,7 +2,9 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -15,11 +17,26 @@ var envNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 const noEnvironments = "no environments defined: add an `environments:` map, see README"
 
-// Parse parses and validates a .github/deploy.yml. On invalid input the
-// error is an *Error listing every problem, sorted by line.
-func Parse(data []byte) (*Config, error) {
+// Parse is ParseContext without a deadline (for `deploybot validate`).
+func Parse(data []byte) (*Config, error) { return ParseContext(context.Background(), data) }
+
+// ParseContext parses and validates a .github/deploy.yml. On invalid input
+// the error is an *Error listing every problem, sorted by line. The work is
+// bounded: files over MaxFileSize and files whose anchors and aliases
+// expand past maxAliasNodes are refused before they are walked; an ended
+// ctx returns its error.
+func ParseContext(ctx context.Context, data []byte) (*Config, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, TooLarge()
+	}
 	d := &decoder{}
-	cfg := d.parseDocument(data)
+	cfg := d.parseDocument(ctx, data)
+	if d.ctxErr != nil {
+		return nil, fmt.Errorf("parse %s: %w", Path, d.ctxErr)
+	}
 	if len(d.problems) > 0 {
 		return nil, &Error{Problems: sortProblems(d.problems)}
 	}
@@ -43,11 +60,12 @@ func (d *decoder) syntaxError(err error) {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
+	// yaml.v3 names anchors, not values, in its errors; bound them anyway.
+	msg = clean(strings.TrimPrefix(msg, "yaml: "), 200)
 	d.problems = append(d.problems, Problem{Line: line, Message: "invalid YAML: " + msg})
 }
 
-func (d *decoder) parseDocument(data []byte) *Config {
+func (d *decoder) parseDocument(ctx context.Context, data []byte) *Config {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -72,6 +90,9 @@ func (d *decoder) parseDocument(data []byte) *Config {
 		d.problems = append(d.problems, Problem{Line: max(doc.Line, 1), Column: 1, Message: noEnvironments})
 		return nil
 	}
+	if !d.checkExpansion(ctx, root) || d.remoteReference(root) {
+		return nil
+	}
 	top, ok := d.object(root, "", "root")
 	if !ok {
 		return nil
@@ -87,18 +108,18 @@ func (d *decoder) parseDocument(data []byte) *Config {
 	}
 	folded := map[string]string{}
 	for _, e := range envs {
-		path := "environments." + e.name
+		path := join("environments", e.name)
 		if !envNameRE.MatchString(e.name) {
-			d.addf(e.key, path, "invalid environment name %q (letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters)", e.name)
+			d.addf(e.key, path, "invalid environment name %s (letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters)", keyText(e.name))
 		}
 		if other, dup := folded[strings.ToLower(e.name)]; dup {
-			d.addf(e.key, path, "environment %q differs from %q only in case; names are case-insensitive", e.name, other)
+			d.addf(e.key, path, "environment %s differs from %s only in case; names are case-insensitive", keyText(e.name), keyText(other))
 			continue
 		}
 		folded[strings.ToLower(e.name)] = e.name
 		r := &envRefs{name: e.key}
 		if isNull(e.val) {
-			d.addf(e.key, path, "environment %q is empty: it needs at least an executor (one of webhook, actions, command, external)", e.name)
+			d.addf(e.key, path, "environment %s is empty: it needs at least an executor (one of webhook, actions, command, external)", keyText(e.name))
 			continue
 		}
 		env := d.parseEnvironment(e.name, e.val, path, r)
@@ -130,7 +151,7 @@ func (d *decoder) parseEnvironment(name string, n *yaml.Node, path string, r *en
 			continue
 		}
 		if !envNameRE.MatchString(s) {
-			d.addf(a, p, "invalid alias %q (same rules as environment names)", s)
+			d.addf(a, p, "invalid alias: expected a name of letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters")
 			continue
 		}
 		env.Aliases = append(env.Aliases, s)
@@ -233,7 +254,7 @@ func (d *decoder) checkWorkflow(a object, wf string) string {
 		return wf
 	}
 	if strings.Contains(wf, "/") || !(strings.HasSuffix(wf, ".yml") || strings.HasSuffix(wf, ".yaml")) {
-		d.addf(a.at("workflow"), a.sub("workflow"), "invalid workflow %q: use a file name in .github/workflows (deploy.yml) or a workflow ID", wf)
+		d.addf(a.at("workflow"), a.sub("workflow"), "invalid workflow: expected a file name in .github/workflows (deploy.yml) or a workflow ID")
 	}
 	return wf
 }
@@ -250,7 +271,7 @@ func (d *decoder) parseInputs(a object) map[string]string {
 		p := join(a.sub("inputs"), e.name)
 		for _, r := range reservedInputs {
 			if e.name == r {
-				d.addf(e.key, p, "input %q is set by deploybot (reserved: %s)", e.name, strings.Join(reservedInputs, ", "))
+				d.addf(e.key, p, "input %s is set by deploybot (reserved: %s)", keyText(e.name), strings.Join(reservedInputs, ", "))
 			}
 		}
 		if isNull(e.val) {
@@ -265,11 +286,7 @@ func (d *decoder) parseInputs(a object) map[string]string {
 func (d *decoder) parseCommand(n *yaml.Node, path string) *CommandExecutor {
 	const shellMsg = "argv must be a list; deploybot never runs a shell string"
 	if n != nil && n.Kind == yaml.ScalarNode {
-		prog := "./deploy.sh"
-		if f := strings.Fields(n.Value); len(f) > 0 {
-			prog = f[0]
-		}
-		d.addf(n, path, "%s (use command: { argv: [%q, ...] })", shellMsg, prog)
+		d.addf(n, path, "%s (use command: { argv: [\"./deploy.sh\", \"--prod\"] })", shellMsg)
 		return &CommandExecutor{}
 	}
 	o, ok := d.object(n, path, "command")
@@ -304,7 +321,7 @@ func (d *decoder) parseMonitor(n *yaml.Node, path string) Monitor {
 		OnFailure: d.enum(o, "on_failure", "notify", "notify", "rollback"),
 	}
 	if m.Enabled() && m.Interval.Duration > m.Duration.Duration {
-		d.addf(o.at("interval"), o.sub("interval"), "interval %s is longer than the monitoring duration %s", m.Interval, m.Duration)
+		d.addf(o.at("interval"), o.sub("interval"), "interval must not be longer than monitor.duration")
 	}
 	return m
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"path"
 	"regexp"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -48,7 +47,7 @@ func (d *decoder) parseGates(n *yaml.Node, p string) Gates {
 		nodes := listQuiet(o, "variables")
 		for i, v := range g.Variables {
 			if !variableNameRE.MatchString(v) {
-				d.addf(pick(nodes, i, o.at("variables")), index(o.sub("variables"), i), "invalid variable or secret name %q", v)
+				d.addf(pick(nodes, i, o.at("variables")), index(o.sub("variables"), i), "invalid variable or secret name: expected letters, digits and '_', not starting with a digit")
 			}
 		}
 	}
@@ -59,7 +58,7 @@ func (d *decoder) parseGates(n *yaml.Node, p string) Gates {
 		for _, e := range es {
 			var v any
 			if err := resolve(e.val).Decode(&v); err != nil {
-				d.addf(e.val, join(f.sub("expect"), e.name), "invalid value: %v", err)
+				d.addf(e.val, join(f.sub("expect"), e.name), "invalid value: expected a string, number, boolean, list or mapping")
 			}
 			g.Flags.Expect[e.name] = v
 		}
@@ -79,7 +78,7 @@ func (d *decoder) parseGates(n *yaml.Node, p string) Gates {
 		if g.Release.TagPattern != "" {
 			re, err := compileTagPattern(g.Release.TagPattern)
 			if err != nil {
-				d.addf(r.at("tag_pattern"), r.sub("tag_pattern"), "invalid regular expression %q: %v", g.Release.TagPattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+				d.addf(r.at("tag_pattern"), r.sub("tag_pattern"), "invalid regular expression: expected Go (RE2) syntax matching the whole tag, e.g. v[0-9]+\\.[0-9]+\\.[0-9]+")
 			}
 			g.Release.re = re
 		}
@@ -104,7 +103,7 @@ func (d *decoder) parseMigrations(n *yaml.Node, p string) *MigrationsGate {
 	}
 	for i, pat := range m.Paths {
 		if _, err := path.Match(pat, ""); err != nil {
-			d.addf(o.at("paths"), index(o.sub("paths"), i), "invalid glob %q", pat)
+			d.addf(o.at("paths"), index(o.sub("paths"), i), "invalid glob: expected a path pattern like db/migrations/*.sql")
 		}
 	}
 	if o.get("backup") != nil {
@@ -121,7 +120,7 @@ func (d *decoder) parseWindow(n *yaml.Node, p string) *WindowGate {
 	}
 	var err error
 	if w.loc, err = loadLocation(w.Timezone); err != nil {
-		d.addf(o.at("timezone"), o.sub("timezone"), "unknown timezone %q (use an IANA name like Europe/Berlin or UTC)", w.Timezone)
+		d.addf(o.at("timezone"), o.sub("timezone"), "unknown timezone: expected an IANA name like Europe/Berlin or UTC")
 	}
 	w.Allow = d.strings(o, "allow")
 	w.Deny = d.strings(o, "deny")
@@ -188,7 +187,7 @@ func (d *decoder) parseArtifacts(n *yaml.Node, p string) *ArtifactsGate {
 		}
 		as := Asset{Name: d.required(ao, "name", "name (an asset name or glob)"), MaxSize: d.str(ao, "max_size")}
 		if _, err := path.Match(as.Name, ""); err != nil {
-			d.addf(ao.at("name"), ao.sub("name"), "invalid glob %q", as.Name)
+			d.addf(ao.at("name"), ao.sub("name"), "invalid glob: expected an asset name or a pattern like app-*.tgz")
 		}
 		if as.MaxSize != "" {
 			b, err := ParseSize(as.MaxSize)

@@ -26,7 +26,7 @@ func (d *decoder) parseStrategy(n *yaml.Node, path string, keepDefault Duration)
 		case StrategyRolling:
 			d.addf(n, path, "rolling needs its batches: strategy: { rolling: { batches: 3 } } or { rolling: { instances: 10, batch_size: 2 } }")
 		default:
-			d.addf(n, path, "unknown strategy %q (known: %s)", n.Value, strings.Join(strategyNames, ", "))
+			d.addf(n, path, "unknown strategy (known: %s)", strings.Join(strategyNames, ", "))
 		}
 		return s
 	}
@@ -89,15 +89,15 @@ func (d *decoder) parseCanary(n *yaml.Node, path string) *Canary {
 		case so.get("weight") == nil:
 			d.addf(so.at("weight"), so.sub("weight"), "weight is required (1..100)")
 		case st.Weight < 1 || st.Weight > 100:
-			d.addf(so.at("weight"), so.sub("weight"), "weight %d is outside 1..100", st.Weight)
+			d.addf(so.at("weight"), so.sub("weight"), "weight must be between 1 and 100")
 		case st.Weight <= prev:
-			d.addf(so.at("weight"), so.sub("weight"), "weights must increase: %d follows %d", st.Weight, prev)
+			d.addf(so.at("weight"), so.sub("weight"), "weights must increase from step to step")
 		}
 		if st.Weight > prev {
 			prev = st.Weight
 		}
 		if i == len(items)-1 && st.Weight != 100 && st.Weight >= 1 && st.Weight <= 100 {
-			d.addf(so.at("weight"), so.sub("weight"), "the last canary step must have weight 100 (got %d)", st.Weight)
+			d.addf(so.at("weight"), so.sub("weight"), "the last canary step must have weight 100")
 		}
 		c.Steps = append(c.Steps, st)
 	}
@@ -124,7 +124,7 @@ func (d *decoder) parseRolling(n *yaml.Node, path string) *Rolling {
 			d.addf(o.at("instances"), o.sub("instances"), "instances must be at least 1")
 		}
 		if r.BatchSize < 1 || (r.Instances >= 1 && r.BatchSize > r.Instances) {
-			d.addf(o.at("batch_size"), o.sub("batch_size"), "batch_size must be between 1 and instances (%d)", r.Instances)
+			d.addf(o.at("batch_size"), o.sub("batch_size"), "batch_size must be between 1 and instances")
 		}
 	case hasI || hasS:
 		d.addf(o.node, path, "instances and batch_size go together: set both, or set batches")

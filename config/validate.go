@@ -21,16 +21,16 @@ func (d *decoder) validate(cfg *Config, top object, refs map[string]*envRefs) {
 		env, r := cfg.Environments[n], refs[n]
 		kept := env.Aliases[:0]
 		for i, a := range env.Aliases {
-			path := index("environments."+n+".aliases", i)
+			path := index(join(join("environments", n), "aliases"), i)
 			switch other, taken := owner[strings.ToLower(a)]; {
 			case taken && other == n && strings.EqualFold(a, n):
-				d.addf(r.aliases[i], path, "alias %q is the environment's own name", a)
+				d.addf(r.aliases[i], path, "alias is the environment's own name")
 			case taken && other == n:
-				d.addf(r.aliases[i], path, "duplicate alias %q", a)
+				d.addf(r.aliases[i], path, "duplicate alias")
 			case taken && cfg.Environments[other] != nil && strings.EqualFold(a, other):
-				d.addf(r.aliases[i], path, "alias %q collides with environment %q", a, other)
+				d.addf(r.aliases[i], path, "alias collides with environment %s", keyText(other))
 			case taken:
-				d.addf(r.aliases[i], path, "alias %q is already an alias of environment %q", a, other)
+				d.addf(r.aliases[i], path, "alias is already an alias of environment %s", keyText(other))
 			default:
 				owner[strings.ToLower(a)] = n
 				kept = append(kept, a)
@@ -47,9 +47,9 @@ func (d *decoder) validate(cfg *Config, top object, refs map[string]*envRefs) {
 			target, ok := owner[strings.ToLower(q)]
 			switch {
 			case !ok:
-				d.addf(r.requires[i], index("environments."+n+".requires", i), "requires unknown environment %q (known: %s)", q, strings.Join(names, ", "))
+				d.addf(r.requires[i], index(join(join("environments", n), "requires"), i), "requires an unknown environment (known: %s)", knownNames(names))
 			case target == n:
-				d.addf(r.requires[i], index("environments."+n+".requires", i), "environment %q requires itself", n)
+				d.addf(r.requires[i], index(join(join("environments", n), "requires"), i), "environment %s requires itself", keyText(n))
 			default:
 				resolved = append(resolved, target)
 			}
@@ -64,7 +64,7 @@ func (d *decoder) validate(cfg *Config, top object, refs map[string]*envRefs) {
 			if target, ok := owner[strings.ToLower(s)]; ok {
 				cfg.DefaultEnvironment = target
 			} else {
-				d.addf(dn, "default_environment", "default_environment %q is not an environment (known: %s)", s, strings.Join(names, ", "))
+				d.addf(dn, "default_environment", "default_environment is not an environment (known: %s)", knownNames(names))
 			}
 		}
 	} else if len(names) == 1 {
@@ -110,8 +110,10 @@ func (d *decoder) findCycles(cfg *Config, names []string, refs map[string]*envRe
 				for cycle[0] != first {
 					cycle = append(cycle[1:], cycle[0])
 				}
-				path := "environments." + first + ".requires"
-				d.addf(blame(refs[first]), path, "requires cycle: %s → %s", strings.Join(cycle, " → "), first)
+				for i := range cycle {
+					cycle[i] = keyPart(cycle[i])
+				}
+				d.addf(blame(refs[first]), join(join("environments", first), "requires"), "requires cycle: %s → %s", strings.Join(cycle, " → "), keyPart(first))
 			}
 		}
 		stack = stack[:len(stack)-1]

@@ -37,7 +37,7 @@ func (d *decoder) parseVerify(n *yaml.Node, path string) Verify {
 		}
 		methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 		if !slices.Contains(methods, sc.Method) {
-			d.addf(s.at("method"), s.sub("method"), "unknown HTTP method %q (use %s)", sc.Method, strings.Join(methods, ", "))
+			d.addf(s.at("method"), s.sub("method"), "unknown HTTP method: expected one of %s", strings.Join(methods, ", "))
 		}
 		v.Smoke = append(v.Smoke, sc)
 	}
@@ -50,7 +50,7 @@ func (d *decoder) parseVerify(n *yaml.Node, path string) Verify {
 func (d *decoder) status(o object) int {
 	s := d.integer(o, "status", 200)
 	if s < 100 || s > 599 {
-		d.addf(o.at("status"), o.sub("status"), "status %d is not an HTTP status (100..599)", s)
+		d.addf(o.at("status"), o.sub("status"), "status must be an HTTP status (100..599)")
 	}
 	return s
 }
@@ -83,14 +83,14 @@ func (d *decoder) parseMetrics(n *yaml.Node, path string) *Metrics {
 			Min:   d.number(q, "min"),
 		}
 		if names[mq.Name] && mq.Name != "" {
-			d.addf(q.at("name"), q.sub("name"), "duplicate query name %q", mq.Name)
+			d.addf(q.at("name"), q.sub("name"), "duplicate query name: each query needs its own name")
 		}
 		names[mq.Name] = true
 		switch {
 		case q.get("max") == nil && q.get("min") == nil:
-			d.addf(q.node, p, "metric query %q needs max or min (or both)", mq.Name)
+			d.addf(q.node, p, "metric query needs max or min (or both)")
 		case mq.Max != nil && mq.Min != nil && *mq.Min > *mq.Max:
-			d.addf(q.at("min"), q.sub("min"), "min %v is greater than max %v", *mq.Min, *mq.Max)
+			d.addf(q.at("min"), q.sub("min"), "min must not be greater than max")
 		}
 		m.Queries = append(m.Queries, mq)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -235,7 +236,8 @@ var (
 func ParseWindowRule(s string) (WindowRule, error) {
 	r := WindowRule{text: s}
 	bad := func(why string) (WindowRule, error) {
-		return r, fmt.Errorf("invalid window %q: %s (use e.g. \"Mon-Thu 09:00-16:00\", \"Sat,Sun\", \"22:00-02:00\")", s, why)
+		// Never quote s: it comes from a config file (see decoder.addf).
+		return r, fmt.Errorf("invalid window: %s (use e.g. \"Mon-Thu 09:00-16:00\", \"Sat,Sun\", \"22:00-02:00\")", why)
 	}
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
@@ -278,14 +280,14 @@ func ParseWindowRule(s string) (WindowRule, error) {
 		a, ok := dayNames[strings.ToLower(from)]
 		if !ok {
 			if strings.Contains(item, ":") {
-				return bad(fmt.Sprintf("time range %q must be HH:MM-HH:MM after the days", item))
+				return bad("the time range must be HH:MM-HH:MM after the days")
 			}
-			return bad(fmt.Sprintf("unknown day %q", from))
+			return bad("unknown day name")
 		}
 		b := a
 		if isRange {
 			if b, ok = dayNames[strings.ToLower(to)]; !ok {
-				return bad(fmt.Sprintf("unknown day %q", to))
+				return bad("unknown day name")
 			}
 		}
 		for d := a; ; d = (d + 1) % 7 {
@@ -339,11 +341,11 @@ func ParseDenyPeriod(s string) (DenyPeriod, error) {
 	from, err1 := time.Parse(time.DateOnly, strings.TrimSpace(a))
 	to, err2 := time.Parse(time.DateOnly, strings.TrimSpace(b))
 	if err1 != nil || err2 != nil {
-		return p, fmt.Errorf("invalid deny period %q (use a date 2026-12-24 or a range 2026-12-20..2027-01-03)", s)
+		return p, errors.New("invalid deny period: expected a date 2026-12-24 or a range 2026-12-20..2027-01-03")
 	}
 	p.from, p.to = dateKey(from), dateKey(to)
 	if p.to < p.from {
-		return p, fmt.Errorf("invalid deny period %q: it ends before it starts", s)
+		return p, errors.New("invalid deny period: it ends before it starts")
 	}
 	return p, nil
 }

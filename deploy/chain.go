@@ -136,13 +136,13 @@ func parseEnvList(s string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, p := range parts {
 		if p == "" {
-			return nil, fmt.Errorf("`%s` is not a list of environments (no spaces or empty names: `staging,production`): %s", s, grammarDeploy)
+			return nil, fmt.Errorf("%s is not a list of environments (no spaces or empty names: `staging,production`): %s", codeSpan(s), grammarDeploy)
 		}
 		if err := checkEnvArg(p, grammarDeploy); err != nil {
 			return nil, err
 		}
 		if seen[strings.ToLower(p)] {
-			return nil, fmt.Errorf("`%s` is listed twice: %s", p, grammarDeploy)
+			return nil, fmt.Errorf("%s is listed twice: %s", codeSpan(p), grammarDeploy)
 		}
 		seen[strings.ToLower(p)] = true
 	}
@@ -151,7 +151,7 @@ func parseEnvList(s string) ([]string, error) {
 
 func checkEnvArg(s, grammar string) error {
 	if !envArgRE.MatchString(s) {
-		return fmt.Errorf("`%s` is not an environment name: %s", s, grammar)
+		return fmt.Errorf("%s is not an environment name: %s", codeSpan(s), grammar)
 	}
 	return nil
 }

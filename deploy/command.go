@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Command names.
@@ -116,7 +118,7 @@ func positionals(fields []string, grammar string, flag flagFunc) ([]string, erro
 			return nil, err
 		}
 		if n < 0 {
-			return nil, fmt.Errorf("unknown flag `%s`: %s", f, grammar)
+			return nil, fmt.Errorf("unknown flag %s: %s", codeSpan(f), grammar)
 		}
 		i += n
 	}
@@ -131,12 +133,12 @@ func isFlag(f string) bool { return len(f) > 1 && f[0] == '-' }
 func flagValue(name, value string, hasValue bool, rest []string, what string) (string, int, error) {
 	if hasValue {
 		if value == "" {
-			return "", 0, fmt.Errorf("`%s` needs %s", name, what)
+			return "", 0, fmt.Errorf("%s needs %s", codeSpan(name), what)
 		}
 		return value, 0, nil
 	}
 	if len(rest) == 0 || isFlag(rest[0]) {
-		return "", 0, fmt.Errorf("`%s` needs %s", name, what)
+		return "", 0, fmt.Errorf("%s needs %s", codeSpan(name), what)
 	}
 	return rest[0], 1, nil
 }
@@ -161,7 +163,7 @@ func parseDeploy(args []string) (Command, error) {
 				cmd.Strategy = v
 				return n, nil
 			}
-			return 0, fmt.Errorf("unknown strategy `%s`: use direct, blue-green, canary or rolling", v)
+			return 0, fmt.Errorf("unknown strategy %s: use direct, blue-green, canary or rolling", codeSpan(v))
 		}
 		return -1, nil
 	})
@@ -192,7 +194,7 @@ func parseDeploy(args []string) (Command, error) {
 	}
 	if len(pos) > 1 {
 		if cmd.Ref = pos[1]; !validRef(cmd.Ref) {
-			return Command{}, fmt.Errorf("`%s` is not a valid ref or SHA: %s", cmd.Ref, grammarDeploy)
+			return Command{}, fmt.Errorf("%s is not a valid ref or SHA: %s", codeSpan(cmd.Ref), grammarDeploy)
 		}
 	}
 	return cmd, nil
@@ -223,10 +225,29 @@ func parseRollback(args []string) (Command, error) {
 	}
 	if len(pos) > 1 {
 		if cmd.Ref = pos[1]; !validRef(cmd.Ref) {
-			return Command{}, fmt.Errorf("`%s` is not a valid SHA or tag: %s", cmd.Ref, grammarRollback)
+			return Command{}, fmt.Errorf("%s is not a valid SHA or tag: %s", codeSpan(cmd.Ref), grammarRollback)
 		}
 	}
 	return cmd, nil
+}
+
+// codeSpan quotes text a user typed for a reply: in one Markdown code span
+// it cannot leave (backticks and control characters dropped), at most 40
+// characters, so a reply never carries a mention, a link or a wall of text.
+func codeSpan(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '`' || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:39]) + "…"
+	}
+	if strings.TrimSpace(s) == "" {
+		s = "…"
+	}
+	return "`" + s + "`"
 }
 
 // validRef accepts what git accepts in a ref name, conservatively; the value

@@ -123,7 +123,7 @@ func parseLock(args []string) (Command, error) {
 		}
 		d, err := config.ParseDuration(v)
 		if err != nil || d.Duration < time.Minute || d.Duration > maxLockFor {
-			return 0, fmt.Errorf("`--for %s` is not a duration between 1m and 90d (e.g. 30m, 2h, 3d): %s", v, grammarLock)
+			return 0, fmt.Errorf("%s is not a duration between 1m and 90d (e.g. 30m, 2h, 3d): %s", codeSpan("--for "+v), grammarLock)
 		}
 		cmd.For = d.Duration
 		return n, nil
