@@ -34,6 +34,14 @@ type App struct {
 	metrics  *metrics
 	handlers map[string]githubapp.EventHandler
 	secret   []byte
+	clock    func() time.Time // Options.Now
+}
+
+func (a *App) now() time.Time {
+	if a.clock != nil {
+		return a.clock()
+	}
+	return time.Now()
 }
 
 // Options adjust an App for tests and the demo.
@@ -62,6 +70,9 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	if opts.Now != nil {
+		st.SetClock(opts.Now)
 	}
 	reg := opts.Registry
 	if reg == nil {
@@ -93,7 +104,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID, Now: opts.Now,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
-		handlers: map[string]githubapp.EventHandler{}}
+		handlers: map[string]githubapp.EventHandler{}, clock: opts.Now}
 	base := &handlers.Base{ClientCreator: clients, Config: cfg, Deploy: svc, AppID: s.AppID}
 	for _, h := range handlers.All(base) {
 		for _, ev := range h.Handles() {
@@ -109,8 +120,10 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliveryWorker{app: a})
 	svc.Register(workers)
+	periodic := []*river.PeriodicJob{svc.RegisterReaper(workers), a.registerRetention(workers)}
 	if err := st.SetupQueue(store.QueueConfig{
 		Workers:      workers,
+		PeriodicJobs: periodic,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ErrorHandler: &jobErrors{logger: logger, metrics: m},
 	}); err != nil {
@@ -161,12 +174,18 @@ type deliveryWorker struct {
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	d, err := w.app.Store.Delivery(ctx, job.Args.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("delivery %s is past retention: %w", job.Args.ID, err))
+	}
 	if err != nil {
 		return err
 	}
+	if d.Processed() {
+		return nil // handled; only dropping its payload failed last time
+	}
 	h, ok := w.app.handlers[d.Event]
 	if !ok {
-		return nil
+		return w.processed(ctx, d)
 	}
 	logger := w.app.Logger.With().Str(githubapp.LogKeyEventType, d.Event).Str(githubapp.LogKeyDeliveryID, d.ID).Logger()
 	ctx = logger.WithContext(ctx)
@@ -177,7 +196,13 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		}
 		return fmt.Errorf("handle %s delivery %s: %w", d.Event, d.ID, err)
 	}
-	return nil
+	return w.processed(ctx, d)
+}
+
+// processed drops a handled delivery's payload: only its id is kept, to
+// recognise a redelivery, until the retention job deletes it.
+func (w *deliveryWorker) processed(ctx context.Context, d store.Delivery) error {
+	return w.app.Store.MarkDeliveryProcessed(ctx, d.ID, w.app.now())
 }
 
 // jobErrors logs failed job attempts (River retries them).

@@ -7,6 +7,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/deploybot/deploybot/config"
 )
 
 // Settings are the server's settings (DESIGN.md §10).
@@ -22,7 +25,17 @@ type Settings struct {
 	ExecutorSecret string
 	AllowCommands  bool
 	LogFormat      string // json | console
+	// Retention is how long delivery ids are kept for deduplication
+	// (DEPLOYBOT_RETENTION; default 7d, at least 3d).
+	Retention time.Duration
 }
+
+// DefaultRetention is DEPLOYBOT_RETENTION's default. GitHub lets anyone
+// redeliver deliveries of the last 3 days, so ids are kept at least that long.
+const (
+	DefaultRetention = 7 * 24 * time.Hour
+	minRetention     = 3 * 24 * time.Hour
+)
 
 // SettingsHelp lists the variables for `deploybot serve --help`.
 const SettingsHelp = `Settings (environment variables):
@@ -37,6 +50,8 @@ const SettingsHelp = `Settings (environment variables):
   DEPLOYBOT_EXECUTOR_SECRET     HMAC key signing webhook executor requests
   DEPLOYBOT_ALLOW_COMMANDS      true enables the command executor (off by default)
   DEPLOYBOT_LOG_FORMAT          json (default) or console
+  DEPLOYBOT_RETENTION           how long webhook delivery ids are kept to drop redeliveries (payloads are
+                                dropped once handled), e.g. 168h or 14d; default 7d, at least 3d
 `
 
 // SettingsFromEnv reads settings through lookup (os.LookupEnv in main) and
@@ -89,8 +104,22 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	default:
 		return s, fmt.Errorf("DEPLOYBOT_ALLOW_COMMANDS must be true or false, got %q", v)
 	}
+	if s.Retention, err = parseRetention(get("DEPLOYBOT_RETENTION", "")); err != nil {
+		return s, err
+	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)
 	}
 	return s, nil
+}
+
+func parseRetention(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultRetention, nil
+	}
+	d, err := config.ParseDuration(v)
+	if err != nil || d.Duration < minRetention {
+		return 0, fmt.Errorf("DEPLOYBOT_RETENTION must be a duration of at least 3d (GitHub redelivers up to 3 days back), e.g. 168h or 7d; got %q", v)
+	}
+	return d.Duration, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deploybot/deploybot/internal/githubsim"
 )
@@ -18,8 +19,8 @@ type queuedBehind struct {
 	release    func()
 }
 
-func newQueuedBehind(t *testing.T) *queuedBehind {
-	s := newStory(t, "")
+func newQueuedBehind(t *testing.T, now func() time.Time) *queuedBehind {
+	s := newStoryAt(t, "", now)
 	s.Repo.SetPermission("walt", "write")
 	q := &queuedBehind{story: s, release: s.Target.Hold()}
 	t.Cleanup(q.release)
@@ -70,7 +71,7 @@ func TestRefusalNearTheEndStillHandsOnTheEnvironment(t *testing.T) {
 		record: []string{"stopped on a deploybot error", "422 Validation Failed"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			q := newQueuedBehind(t)
+			q := newQueuedBehind(t, nil)
 			f := tc.fault(q)
 			f.N, f.Status, f.Body = 1, http.StatusUnprocessableEntity, refused
 			q.Sim.Inject(f)

@@ -73,16 +73,16 @@ func fail(reason string) outcome { return outcome{kind: outcomeFail, reason: rea
 
 // run is one step execution.
 type run struct {
-	svc          *Service
-	d            *store.Deployment
-	steps        []store.Step
-	st           *store.Step
-	env          *config.Environment
-	rc           RunContext // what the trigger brought (d.Context)
-	gh           *github.Client
-	owner, repo  string
-	recovering   bool
-	log          zerolog.Logger
+	svc         *Service
+	d           *store.Deployment
+	steps       []store.Step
+	st          *store.Step
+	env         *config.Environment
+	rc          RunContext // what the trigger brought (d.Context)
+	gh          *github.Client
+	owner, repo string
+	recovering  bool
+	log         zerolog.Logger
 	// finishTxHook runs in the transaction that ends the deployment (the
 	// next environment of a chain starts there).
 	finishTxHook func(ctx context.Context, tx *store.Tx) error
@@ -106,16 +106,9 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 	if d.Step >= len(steps) {
 		return nil
 	}
-	r := &run{svc: s, d: d, steps: steps, st: &steps[d.Step]}
-	r.owner, r.repo = splitRepo(d.Repo)
-	r.log = zerolog.Ctx(ctx).With().Int64("deployment", d.ID).Str("step", r.st.Name).Logger()
-	r.rc = decodeContext(d.Context)
-	r.env = new(config.Environment)
-	if err := json.Unmarshal([]byte(d.EnvConfig), r.env); err != nil {
-		return fmt.Errorf("decode environment snapshot of deployment %d: %w", d.ID, err)
-	}
-	if r.gh, err = s.Clients.NewInstallationClient(d.InstallationID); err != nil {
-		return fmt.Errorf("github client for installation %d: %w", d.InstallationID, err)
+	r, err := s.newRun(ctx, d, steps, &steps[d.Step])
+	if err != nil {
+		return err
 	}
 
 	r.recovering = r.st.State == store.StepRunning
@@ -150,6 +143,24 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 		}
 	}
 	return r.apply(ctx, o)
+}
+
+// newRun prepares work on deployment d at step st: its config snapshot,
+// trigger context and GitHub client.
+func (s *Service) newRun(ctx context.Context, d *store.Deployment, steps []store.Step, st *store.Step) (*run, error) {
+	r := &run{svc: s, d: d, steps: steps, st: st}
+	r.owner, r.repo = splitRepo(d.Repo)
+	r.log = zerolog.Ctx(ctx).With().Int64("deployment", d.ID).Str("step", st.Name).Logger()
+	r.rc = decodeContext(d.Context)
+	r.env = new(config.Environment)
+	if err := json.Unmarshal([]byte(d.EnvConfig), r.env); err != nil {
+		return nil, fmt.Errorf("decode environment snapshot of deployment %d: %w", d.ID, err)
+	}
+	var err error
+	if r.gh, err = s.Clients.NewInstallationClient(d.InstallationID); err != nil {
+		return nil, fmt.Errorf("github client for installation %d: %w", d.InstallationID, err)
+	}
+	return r, nil
 }
 
 // beforeDeploying reports whether a step comes before anything is changed

@@ -24,6 +24,8 @@ type QueueConfig struct {
 	Logger     *slog.Logger
 	// ErrorHandler sees every failed attempt (for logs and metrics).
 	ErrorHandler river.ErrorHandler
+	// PeriodicJobs are durable schedules (the reaper, retention).
+	PeriodicJobs []*river.PeriodicJob
 }
 
 // queue hides River's transaction type, which differs per driver.
@@ -88,6 +90,7 @@ func (s *Store) SetupQueue(cfg QueueConfig) error {
 			n = 20
 		}
 		rc.Workers = cfg.Workers
+		rc.PeriodicJobs = cfg.PeriodicJobs
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
 	}
 	if s.pool != nil {
