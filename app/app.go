@@ -19,8 +19,14 @@ import (
 
 	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/handlers"
+	"github.com/deploybot/deploybot/internal/lrucache"
 	"github.com/deploybot/deploybot/store"
 )
+
+// GitHubCacheBytes bounds each installation client's HTTP cache (ETag
+// revalidation). go-githubapp keeps up to 64 clients, so the caches hold at
+// most 256 MiB together.
+const GitHubCacheBytes = 4 << 20
 
 // Version is set at build time.
 var Version = "dev"
@@ -87,7 +93,8 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		githubapp.WithClientTimeout(30*time.Second),
 		// Always revalidate: config and permissions are re-read on every
 		// command, as cheap conditional requests (304s) through the cache.
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return httpcache.NewMemoryCache() }),
+		// Each installation's client gets its own cache, bounded (LRU by bytes).
+		githubapp.WithClientCaching(true, func() httpcache.Cache { return lrucache.New(GitHubCacheBytes) }),
 		githubapp.WithClientMiddleware(retryMiddleware, m.githubMiddleware),
 	)
 	if err != nil {
