@@ -163,9 +163,12 @@ func (s *Service) reap(ctx context.Context, d *store.Deployment, now time.Time) 
 		if err != nil {
 			return err
 		}
-		if d.Step < len(steps) {
-			st := steps[d.Step]
-			st.State, st.Detail, st.FinishedAt = store.StepFailed, "no progress for "+formatIdle(idle), now
+		for i := d.Step; i < len(steps); i++ {
+			st := steps[i]
+			st.State = store.StepSkipped
+			if i == d.Step {
+				st.State, st.Detail, st.FinishedAt = store.StepFailed, "no progress for "+formatIdle(idle), now
+			}
 			if err := tx.UpdateStep(ctx, st); err != nil {
 				return err
 			}
