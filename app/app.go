@@ -60,6 +60,9 @@ type Options struct {
 	// Now is the pipeline's clock (time.Now when nil); tests move it to
 	// reach windows and deadlines without sleeping.
 	Now func() time.Time
+	// RetryPolicy spaces retried jobs (River's exponential backoff when
+	// nil); tests shorten it to reach a job's last attempt.
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // New opens and migrates the store and wires everything; call Start to
@@ -131,6 +134,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	if err := st.SetupQueue(store.QueueConfig{
 		Workers:      workers,
 		PeriodicJobs: periodic,
+		RetryPolicy:  opts.RetryPolicy,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ErrorHandler: &jobErrors{logger: logger, metrics: m},
 	}); err != nil {

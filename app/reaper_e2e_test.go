@@ -27,7 +27,7 @@ func (s *story) reap() int {
 // runs. The hung call's late answer changes nothing.
 func TestReaperEndsAStuckDeploymentAndHandsOnTheEnvironment(t *testing.T) {
 	var clk clock
-	q := newQueuedBehind(t, clk.Now)
+	q := newQueuedBehind(t, func(o *SandboxOptions) { o.Now = clk.Now })
 	s, pr1, sha1, sha2 := q.story, q.pr1, q.sha1, q.sha2
 
 	if n := s.reap(); n != 0 {

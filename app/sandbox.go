@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/deploy"
@@ -35,6 +36,8 @@ type SandboxOptions struct {
 	Config string
 	// Now is deploybot's clock (time.Now when nil).
 	Now func() time.Time
+	// RetryPolicy spaces retried jobs (River's backoff when nil).
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // Sandbox identities.
@@ -103,7 +106,7 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 		APIURL: s.Sim.URL, WebURL: "https://github.com/", DatabaseURL: s.opts.DatabaseURL,
 		ExecutorSecret: sandboxExecutorSecret, PublicURL: "http://" + s.Server.Listener.Addr().String(),
 		LogFormat: "json",
-	}, Options{Logger: &logger, Now: s.opts.Now})
+	}, Options{Logger: &logger, Now: s.opts.Now, RetryPolicy: s.opts.RetryPolicy})
 	if err != nil {
 		s.Server.Close()
 		return fmt.Errorf("start deploybot: %w", err)

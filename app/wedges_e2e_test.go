@@ -1,14 +1,38 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+	"github.com/rs/zerolog"
+
 	"github.com/deploybot/deploybot/internal/githubsim"
+	"github.com/deploybot/deploybot/store"
+	"github.com/deploybot/deploybot/store/storetest"
 )
+
+// newStoryWith is newStory with the sandbox options adjusted.
+func newStoryWith(t *testing.T, adjust func(o *SandboxOptions)) *story {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	logger := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	o := SandboxOptions{TB: t, DatabaseURL: storetest.URL(t), Logger: &logger}
+	if adjust != nil {
+		adjust(&o)
+	}
+	sb, err := NewSandbox(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return &story{t: t, Sandbox: sb, ctx: ctx}
+}
 
 // queuedBehind starts a deployment of one PR to staging, holds it at the
 // executor, and queues a second PR's deployment behind it.
@@ -19,8 +43,8 @@ type queuedBehind struct {
 	release    func()
 }
 
-func newQueuedBehind(t *testing.T, now func() time.Time) *queuedBehind {
-	s := newStoryAt(t, "", now)
+func newQueuedBehind(t *testing.T, adjust func(o *SandboxOptions)) *queuedBehind {
+	s := newStoryWith(t, adjust)
 	s.Repo.SetPermission("walt", "write")
 	q := &queuedBehind{story: s, release: s.Target.Hold()}
 	t.Cleanup(q.release)
@@ -100,5 +124,44 @@ func TestRefusalNearTheEndStillHandsOnTheEnvironment(t *testing.T) {
 				contains(t, "first record", record, want)
 			}
 		})
+	}
+}
+
+// retrySoon retries failed jobs at once, so a test reaches a job's last
+// attempt without River's backoff.
+type retrySoon struct{}
+
+func (retrySoon) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(10 * time.Millisecond) }
+
+// GitHub answers 500 to every update of the first deployment's check run:
+// its finish step is retried and, at the last attempt, gives up. The
+// deployment still ends (error) and staging goes to the one queued behind.
+func TestFinishThatGivesUpStillHandsOnTheEnvironment(t *testing.T) {
+	q := newQueuedBehind(t, func(o *SandboxOptions) { o.RetryPolicy = retrySoon{} })
+	summary := q.checkRun(q.sha1, "deploy/staging")
+	q.Sim.Inject(githubsim.Fault{Method: "PATCH", PathPrefix: fmt.Sprintf("/repos/acme/shop/check-runs/%d", summary.ID),
+		N: 1000, Status: http.StatusInternalServerError})
+
+	q.release()
+	if err := q.Sim.WaitFor(q.ctx, func() bool {
+		for _, d := range q.Sim.Deployments(SandboxRepoFull) {
+			if d.SHA == q.sha2 && d.LatestState() == "success" {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("the queued deployment never ran: %v (have %v)", err, summarize(q.Sim.Deployments(SandboxRepoFull)))
+	}
+	q.settle()
+	first, err := q.App.Store.Deployment(q.ctx, 1)
+	if err != nil || first.State != store.StateError || !first.Ended() {
+		t.Fatalf("first deployment = %+v, %v; want ended in error", first, err)
+	}
+	record := q.deploybotComments(q.pr1)[0]
+	contains(t, "first record", record, "stopped on a deploybot error")
+	contains(t, "first record", record, "deploybot error in finish: complete check run")
+	if calls, _ := q.Target.Calls(); len(calls) != 2 {
+		t.Errorf("executor called %d times, want 2", len(calls))
 	}
 }

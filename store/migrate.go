@@ -99,7 +99,8 @@ var migrations = []string{
 	// dropped, received_at bounds how long their ids are kept.
 	`ALTER TABLE deployments ADD COLUMN stale_after BIGINT NOT NULL DEFAULT 0;
 	ALTER TABLE deployments ADD COLUMN deadline BIGINT NOT NULL DEFAULT 0;
-	UPDATE deployments SET stale_after = 5100000, deadline = updated_at + 5100000 WHERE finished_at = 0 AND state <> 'queued';
+	UPDATE deployments SET stale_after = 5100000 WHERE finished_at = 0;
+	UPDATE deployments SET deadline = updated_at + stale_after WHERE finished_at = 0 AND state <> 'queued';
 	CREATE INDEX IF NOT EXISTS deployments_deadline ON deployments (finished_at, deadline);
 	ALTER TABLE deliveries ADD COLUMN processed_at BIGINT NOT NULL DEFAULT 0;
 	CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries (received_at);`,

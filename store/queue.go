@@ -26,6 +26,8 @@ type QueueConfig struct {
 	ErrorHandler river.ErrorHandler
 	// PeriodicJobs are durable schedules (the reaper, retention).
 	PeriodicJobs []*river.PeriodicJob
+	// RetryPolicy spaces the attempts of failed jobs (River's default when nil).
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // queue hides River's transaction type, which differs per driver.
@@ -83,6 +85,7 @@ func (s *Store) SetupQueue(cfg QueueConfig) error {
 		// A job running longer than this is presumed dead (its process
 		// crashed) and run again. It must exceed the longest step.
 		RescueStuckJobsAfter: MaxJobRuntime + 5*time.Minute,
+		RetryPolicy:          cfg.RetryPolicy,
 	}
 	if cfg.Workers != nil {
 		n := cfg.MaxWorkers
