@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -19,7 +18,9 @@ import (
 
 	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/handlers"
+	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/internal/lrucache"
+	"github.com/deploybot/deploybot/internal/panics"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -53,8 +54,6 @@ func (a *App) now() time.Time {
 // Options adjust an App for tests and the demo.
 type Options struct {
 	Logger *zerolog.Logger
-	// HTTPClient calls executors and health endpoints.
-	HTTPClient *http.Client
 	// Registry receives the Prometheus metrics (a new one when nil).
 	Registry *prometheus.Registry
 	// Now is the pipeline's clock (time.Now when nil); tests move it to
@@ -104,14 +103,11 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("github client creator: %w", err)
 	}
-	httpClient := opts.HTTPClient
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 15 * time.Minute}
-	}
 	cfg := deploy.NewRepoConfig()
 	svc := &deploy.Service{
-		Store: st, Clients: clients, Config: cfg, HTTP: httpClient,
+		Store: st, Clients: clients, Config: cfg, HTTP: egressClient(s),
 		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID, Now: opts.Now,
+		LinkKey: linkKey(s), RecordRetention: s.RecordRetention,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
 		handlers: map[string]githubapp.EventHandler{}, clock: opts.Now}
@@ -142,6 +138,13 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// egressClient calls the URLs repositories configure (flag services, health
+// checks, executors, backup hooks): no overall timeout (each call has its
+// own), no address outside the public internet unless the operator allowed it.
+func egressClient(s Settings) *egress.Client {
+	return egress.New(egress.Options{Allow: s.EgressAllow})
 }
 
 func appSlug(ctx context.Context, clients githubapp.ClientCreator) (string, error) {
@@ -230,7 +233,10 @@ func (h *jobErrors) HandleError(ctx context.Context, job *rivertype.JobRow, err 
 
 func (h *jobErrors) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
 	h.metrics.jobErrors.WithLabelValues(job.Kind).Inc()
-	h.logger.Error().Str("job", job.Kind).Interface("panic", panicVal).Str("trace", trace).Msg("job panicked")
+	// Neither the value nor the raw trace is logged: either can hold what
+	// the job was handling (payload fields, fetched content).
+	h.logger.Error().Str("job", job.Kind).Str("panic", panics.Describe(panicVal)).
+		Str("frames", panics.Frames([]byte(trace))).Msg("job panicked")
 	return nil
 }
 

@@ -3,11 +3,8 @@ package app
 import (
 	"encoding/json"
 	"errors"
-	"html/template"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -102,37 +99,3 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	io.WriteString(w, "ready\n")
 }
-
-func (a *App) deployment(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		http.Error(w, "bad deployment id", http.StatusBadRequest)
-		return
-	}
-	rec, err := a.Deploy.Record(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		http.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		http.Error(w, "cannot load deployment", http.StatusInternalServerError)
-		return
-	}
-	if strings.Contains(r.Header.Get("Accept"), "text/html") {
-		// log_url links open in a browser: show the record as a page.
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = recordPage.Execute(w, rec)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(rec)
-}
-
-var recordPage = template.Must(template.New("record").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>deploybot · deployment {{.Deployment.ID}}</title>
-<style>body{font:14px/1.5 system-ui,sans-serif;margin:2em auto;max-width:60em}pre{white-space:pre-wrap;background:#f6f8fa;padding:1em}</style>
-</head><body>
-<h1>Deployment {{.Deployment.ID}}: {{.Deployment.Repo}} → {{.Deployment.Environment}} ({{.Deployment.State}})</h1>
-<pre>{{.Markdown}}</pre>
-</body></html>
-`))

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/deploy"
+	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/internal/githubsim"
 )
 
@@ -76,7 +77,7 @@ func NewSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
 	sim := githubsim.New(githubsim.Options{AppID: 1, AppSlug: "deploybot", TB: o.TB})
 	sim.AddInstallation(SandboxInstallationID, SandboxOwner)
 	repo := sim.AddRepo(SandboxOwner, SandboxRepo, "main")
-	target := NewTarget(sandboxExecutorSecret)
+	target := NewTarget(sandboxExecutorSecret, SandboxRepoFull)
 	cfg := o.Config
 	if cfg == "" {
 		cfg = SandboxConfig
@@ -106,6 +107,9 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 		APIURL: s.Sim.URL, WebURL: "https://github.com/", DatabaseURL: s.opts.DatabaseURL,
 		ExecutorSecret: sandboxExecutorSecret, PublicURL: "http://" + s.Server.Listener.Addr().String(),
 		LogFormat: "json",
+		// The deploy target listens on loopback: opted in here, as an
+		// operator would for a deployer on deploybot's own host.
+		EgressAllow: egress.Loopback(),
 	}, Options{Logger: &logger, Now: s.opts.Now, RetryPolicy: s.opts.RetryPolicy})
 	if err != nil {
 		s.Server.Close()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/deploy"
+	"github.com/deploybot/deploybot/internal/egress"
 )
 
 // Settings are the server's settings (DESIGN.md §10).
@@ -25,6 +27,14 @@ type Settings struct {
 	ExecutorSecret string
 	AllowCommands  bool
 	LogFormat      string // json | console
+
+	// EgressAllow opts hosts and CIDRs outside the public internet in for
+	// the URLs repositories configure (DEPLOYBOT_EGRESS_ALLOW).
+	EgressAllow egress.Allow
+	// LinkKey signs record links; derived from WebhookSecret when unset.
+	LinkKey string
+	// RecordRetention is how long record links work.
+	RecordRetention time.Duration
 	// Retention is how long delivery ids are kept for deduplication
 	// (DEPLOYBOT_RETENTION; default 7d, at least 3d).
 	Retention time.Duration
@@ -47,11 +57,19 @@ const SettingsHelp = `Settings (environment variables):
   DEPLOYBOT_ADDR                listen address, default :8080
   DEPLOYBOT_PUBLIC_URL          deploybot's public base URL, for log links in statuses and comments
   DATABASE_URL                  default sqlite:deploybot.db; postgres://… for several replicas
-  DEPLOYBOT_EXECUTOR_SECRET     HMAC key signing webhook executor requests
+  DEPLOYBOT_EXECUTOR_SECRET     server secret for webhook executor signatures; each repository signs with
+                                HMAC-SHA256(secret, "owner/repo") as its key
+  DEPLOYBOT_EGRESS_ALLOW        hosts and CIDRs that URLs from repository config (flags, health checks,
+                                executors, backup hooks) may reach although not public, comma-separated,
+                                e.g. prometheus.monitoring.svc,10.0.0.0/8; default none: loopback, private,
+                                link-local (cloud metadata), CGNAT and unique-local addresses are refused
   DEPLOYBOT_ALLOW_COMMANDS      true enables the command executor (off by default)
   DEPLOYBOT_LOG_FORMAT          json (default) or console
   DEPLOYBOT_RETENTION           how long webhook delivery ids are kept to drop redeliveries (payloads are
                                 dropped once handled), e.g. 168h or 14d; default 7d, at least 3d
+  DEPLOYBOT_LINK_KEY            key (at least 32 bytes) signing record links (log_url); default: derived
+                                from GITHUB_WEBHOOK_SECRET, so rotating that secret also revokes old links
+  DEPLOYBOT_RECORD_RETENTION    how long record links work, default 90d
 `
 
 // SettingsFromEnv reads settings through lookup (os.LookupEnv in main) and
@@ -106,6 +124,21 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	}
 	if s.Retention, err = parseRetention(get("DEPLOYBOT_RETENTION", "")); err != nil {
 		return s, err
+	}
+	if s.EgressAllow, err = egress.ParseAllow(get(egress.AllowSetting, "")); err != nil {
+		return s, err
+	}
+	s.LinkKey = get("DEPLOYBOT_LINK_KEY", "")
+	if s.LinkKey != "" && len(s.LinkKey) < 32 {
+		return s, fmt.Errorf("DEPLOYBOT_LINK_KEY is too short: use at least 32 random bytes (e.g. openssl rand -hex 32)")
+	}
+	s.RecordRetention = deploy.DefaultRecordRetention
+	if v := get("DEPLOYBOT_RECORD_RETENTION", ""); v != "" {
+		d, err := config.ParseDuration(v)
+		if err != nil || d.Duration <= 0 {
+			return s, fmt.Errorf("DEPLOYBOT_RECORD_RETENTION must be a positive duration such as 90d or 2160h")
+		}
+		s.RecordRetention = d.Duration
 	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)

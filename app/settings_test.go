@@ -36,6 +36,9 @@ func TestSettingsFromEnv(t *testing.T) {
 		{"missing key file", with("GITHUB_APP_PRIVATE_KEY_FILE", "/nonexistent/key.pem"), ""},
 		{"bad log format", with("DEPLOYBOT_LOG_FORMAT", "xml"), "DEPLOYBOT_LOG_FORMAT"},
 		{"bad allow commands", with("DEPLOYBOT_ALLOW_COMMANDS", "maybe"), "DEPLOYBOT_ALLOW_COMMANDS"},
+		{"egress allow list", with("DEPLOYBOT_EGRESS_ALLOW", "prometheus.monitoring.svc, 10.0.0.0/8,127.0.0.1/32"), ""},
+		{"egress allow URL", with("DEPLOYBOT_EGRESS_ALLOW", "http://prometheus:9090/metrics"), `DEPLOYBOT_EGRESS_ALLOW: "http://prometheus:9090/metrics" is neither a host name nor a CIDR`},
+		{"egress allow bad CIDR", with("DEPLOYBOT_EGRESS_ALLOW", "10.0.0.0/40"), "DEPLOYBOT_EGRESS_ALLOW"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := SettingsFromEnv(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
@@ -53,6 +56,13 @@ func TestSettingsFromEnv(t *testing.T) {
 			}
 		})
 	}
+	t.Run("egress allow list parsed", func(t *testing.T) {
+		env := with("DEPLOYBOT_EGRESS_ALLOW", "prometheus.monitoring.svc, 10.0.0.0/8,127.0.0.1/32")
+		s, err := SettingsFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err != nil || s.EgressAllow.String() != "prometheus.monitoring.svc,10.0.0.0/8,127.0.0.1/32" {
+			t.Fatalf("EgressAllow = %q, %v", s.EgressAllow, err)
+		}
+	})
 	t.Run("key file read when no inline key", func(t *testing.T) {
 		env := with("GITHUB_APP_PRIVATE_KEY", "")
 		env["GITHUB_APP_PRIVATE_KEY_FILE"] = "/nonexistent/key.pem"

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/hmac"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,13 +13,14 @@ import (
 
 // Target is a small deploy target for the demo and end-to-end tests: a
 // webhook executor endpoint (POST /hooks/<env>) that checks deploybot's
-// signature and "deploys" by recording the SHA as live, and a health
-// endpoint (GET /healthz/<env>) that is unhealthy while a SHA marked bad is
-// live. It is the user's deployer, not a stand-in for deploybot.
+// signature with the repository's executor key and "deploys" by recording
+// the SHA as live, and a health endpoint (GET /healthz/<env>) that is
+// unhealthy while a SHA marked bad is live. It is the user's deployer, not
+// a stand-in for deploybot.
 type Target struct {
-	URL    string
-	srv    *httptest.Server
-	secret []byte
+	URL string
+	srv *httptest.Server
+	key []byte // deploy.ExecutorKey of the server secret and the repository
 
 	mu      sync.Mutex
 	live    map[string]string // env → SHA
@@ -30,9 +32,11 @@ type Target struct {
 	changed chan struct{} // closed and replaced on every call
 }
 
-// NewTarget starts a target that verifies requests with secret.
-func NewTarget(secret string) *Target {
-	t := &Target{secret: []byte(secret), live: map[string]string{}, bad: map[string]bool{},
+// NewTarget starts a target that deploys repo ("owner/repo") and verifies
+// requests with that repository's key, derived from deploybot's executor
+// secret.
+func NewTarget(secret, repo string) *Target {
+	t := &Target{key: deploy.ExecutorKey([]byte(secret), repo), live: map[string]string{}, bad: map[string]bool{},
 		refuse: map[string]bool{}, changed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hooks/{env}", t.hook)
@@ -94,7 +98,7 @@ func (t *Target) hook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read", http.StatusBadRequest)
 		return
 	}
-	if r.Header.Get(deploy.SignatureHeader) != deploy.Sign(t.secret, body) {
+	if !hmac.Equal([]byte(r.Header.Get(deploy.SignatureHeader)), []byte(deploy.Sign(t.key, body))) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}

@@ -6,17 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
-	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/egress"
 )
 
 // Flags passes when a JSON feature-flag endpoint (the user's service, not
@@ -38,49 +38,42 @@ func (g Flags) Evaluate(ctx context.Context, in Input) (Result, error) {
 	}
 	// The URL may carry a token in its query or user info; only its
 	// redacted form is ever shown.
-	shown := redactURL(g.Config.URL)
-
-	ctx, cancel := context.WithTimeout(ctx, flagsTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.Config.URL, nil)
-	if err != nil {
-		r.Verdict, r.Reason = Block, fmt.Sprintf("flag URL %s is invalid; fix gates.flags.url in .github/deploy.yml", shown)
-		return r, nil
-	}
-	req.Header.Set("Accept", "application/json")
+	shown := egress.Redact(g.Config.URL)
 	hc := in.HTTP
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = egress.Closed()
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its message repeats the full URL
-		}
-		return Result{}, fmt.Errorf("GET %s: %w", shown, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, flagsMaxBody+1))
-	if err != nil {
-		return Result{}, fmt.Errorf("GET %s: read body: %w", shown, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		r.Verdict = Block
-		r.Reason = fmt.Sprintf("flag service %s answered %s; make it answer 200 with the flags as JSON", shown, resp.Status)
-		return r, nil
-	}
-	if len(body) > flagsMaxBody {
+	resp, err := hc.Do(ctx, egress.Call{URL: g.Config.URL, Header: http.Header{"Accept": {"application/json"}},
+		Timeout: flagsTimeout, MaxBody: flagsMaxBody})
+	var refused *egress.Refused
+	switch {
+	case errors.As(err, &refused) && refused.Kind == egress.RefusedBody:
 		r.Verdict = Block
 		r.Reason = fmt.Sprintf("flag service %s answered more than 1 MiB; point gates.flags.url at a smaller JSON document", shown)
 		return r, nil
+	case errors.As(err, &refused) && refused.Kind == egress.RefusedURL:
+		r.Verdict = Block
+		r.Reason = fmt.Sprintf("the flag URL is invalid (%s); fix gates.flags.url in .github/deploy.yml", refused.Reason)
+		return r, nil
+	case errors.As(err, &refused):
+		r.Verdict = Block
+		r.Reason = fmt.Sprintf("flag service %s not fetched: %s", shown, refused.Reason)
+		return r, nil
+	case err != nil:
+		return Result{}, fmt.Errorf("flag service %s: %w", shown, err)
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		r.Verdict = Block
+		r.Reason = fmt.Sprintf("flag service %s answered %d %s; make it answer 200 with the flags as JSON", shown, resp.Status, http.StatusText(resp.Status))
+		return r, nil
 	}
 	var doc any
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(bytes.NewReader(resp.Body))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
+		// The decoder's message quotes the body: not shown.
 		r.Verdict = Block
-		r.Reason = fmt.Sprintf("flag service %s did not answer JSON (%s); make it answer a JSON document", shown, firstLine(err.Error()))
+		r.Reason = fmt.Sprintf("flag service %s did not answer JSON; make it answer a JSON document", shown)
 		return r, nil
 	}
 
@@ -90,21 +83,23 @@ func (g Flags) Evaluate(ctx context.Context, in Input) (Result, error) {
 	}
 	slices.Sort(keys)
 	var d strings.Builder
-	fmt.Fprintf(&d, "Flags from %s:\n\n| flag | expected | actual |\n|---|---|---|\n", shown)
+	// What the service answered is never shown (it may be anything the URL
+	// reaches): only whether it matched, and its type.
+	fmt.Fprintf(&d, "Flags from %s:\n\n| flag | expected | got |\n|---|---|---|\n", shown)
 	var bad []string
 	for _, k := range keys {
 		want := g.Config.Expect[k]
 		got, found := lookupFlag(doc, k)
 		actual := "missing"
 		if found {
-			actual = showValue(got)
+			actual = describeValue(got)
 		}
 		mark := "✅"
 		if !found || !sameValue(want, got) {
 			mark = "⛔"
 			bad = append(bad, fmt.Sprintf("%s is %s, expected %s", k, actual, showValue(want)))
 		}
-		fmt.Fprintf(&d, "| %s `%s` | `%s` | `%s` |\n", mark, k, escapeCell(showValue(want)), escapeCell(actual))
+		fmt.Fprintf(&d, "| %s `%s` | `%s` | %s |\n", mark, k, escapeCell(showValue(want)), actual)
 	}
 	if len(bad) > 0 {
 		r.Verdict = Block
@@ -229,22 +224,22 @@ func showValue(v any) string {
 	return string(b)
 }
 
-// redactURL drops the user info, query and fragment of a URL, which may
-// hold credentials.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(invalid URL)"
+// describeValue is what may be said of a fetched value: its type, and a
+// string's length.
+func describeValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case string:
+		return fmt.Sprintf("a string of %d characters", utf8.RuneCountInString(x))
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
 	}
-	hidden := u.User != nil || u.RawQuery != "" || u.Fragment != ""
-	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
-	if hidden {
-		return u.String() + "?…"
-	}
-	return u.String()
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+	return "a value"
 }

@@ -59,17 +59,17 @@ func TestFlags(t *testing.T) {
 		{"mismatch and missing", "/flags", map[string]any{
 			"features.checkout.enabled": false, "features.checkout.color": "red", "limits.rps": "1", "rollout.2.percent": 100,
 		}, Block, []string{
-			"4 flags differ", "features.checkout.enabled is true, expected false", "features.checkout.color is missing, expected \"red\"",
-			"limits.rps is 1.0, expected \"1\"", "rollout.2.percent is missing",
+			"4 flags differ", "features.checkout.enabled is a boolean, expected false", "features.checkout.color is missing, expected \"red\"",
+			"limits.rps is a number, expected \"1\"", "rollout.2.percent is missing",
 		}, []string{"Set the flags in the flag service"}},
-		{"number differs", "/flags", map[string]any{"limits.ratio": 0.2}, Block, []string{"limits.ratio is 0.1, expected 0.2"}, nil},
+		{"number differs", "/flags", map[string]any{"limits.ratio": 0.2}, Block, []string{"limits.ratio is a number, expected 0.2"}, nil},
 		{"non-2xx", "/down?token=s3cret", map[string]any{"a": true}, Block, []string{"answered 503 Service Unavailable", "/down?…"}, nil},
 		{"not JSON", "/html", map[string]any{"a": true}, Block, []string{"did not answer JSON"}, nil},
 		{"body over 1 MiB", "/huge", map[string]any{"a": true}, Block, []string{"more than 1 MiB"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := Flags{Config: &config.FlagsGate{URL: srv.URL + tc.path, Expect: tc.expect}}
-			r := eval(t, g, Input{Environment: env, HTTP: srv.Client()})
+			r := eval(t, g, Input{Environment: env, HTTP: loopbackHTTP()})
 			if r.Verdict != tc.want {
 				t.Fatalf("verdict %s (%q), want %s", r.Verdict, r.Reason, tc.want)
 			}
@@ -97,7 +97,7 @@ func TestFlags(t *testing.T) {
 		u := dead.URL
 		dead.Close()
 		g := Flags{Config: &config.FlagsGate{URL: u + "/flags?token=s3cret", Expect: map[string]any{"a": true}}}
-		_, err := g.Evaluate(context.Background(), Input{Environment: env, HTTP: http.DefaultClient})
+		_, err := g.Evaluate(context.Background(), Input{Environment: env, HTTP: loopbackHTTP()})
 		if err == nil || strings.Contains(err.Error(), "s3cret") {
 			t.Fatalf("err = %v; want an error without the query", err)
 		}
@@ -106,7 +106,7 @@ func TestFlags(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		g := Flags{Config: &config.FlagsGate{URL: srv.URL + "/slow", Expect: map[string]any{"a": true}}}
-		if _, err := g.Evaluate(ctx, Input{Environment: env, HTTP: srv.Client()}); err == nil {
+		if _, err := g.Evaluate(ctx, Input{Environment: env, HTTP: loopbackHTTP()}); err == nil {
 			t.Fatal("no error from a flag service that does not answer")
 		}
 	})

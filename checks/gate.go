@@ -8,7 +8,6 @@ package checks
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/egress"
 )
 
 // Verdict is a gate's answer.
@@ -111,7 +111,7 @@ type Input struct {
 	WaitingSince time.Time
 
 	GitHub *github.Client
-	HTTP   *http.Client
+	HTTP   egress.Doer // the guarded client for URLs from the config
 	// Deployed reports whether sha was deployed successfully to env (the
 	// store's history); the order gate uses it.
 	Deployed func(ctx context.Context, env, sha string) (bool, error)

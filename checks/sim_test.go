@@ -50,7 +50,7 @@ func (f *simFixture) input(env *config.Environment, sha string) Input {
 	return Input{
 		Owner: "acme", Name: "shop", Repo: "acme/shop", SHA: sha, Ref: sha, DefaultBranch: "main",
 		Environment: env, Task: "deploy", Actor: "alice", ActorRole: config.PermissionWrite,
-		AppSlug: "deploybot", Now: time.Now().UTC(), GitHub: f.gh, HTTP: http.DefaultClient,
+		AppSlug: "deploybot", Now: time.Now().UTC(), GitHub: f.gh,
 	}.Share()
 }
 

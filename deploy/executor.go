@@ -1,19 +1,18 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/egress"
 )
 
 // StepPayload is the step JSON every executor receives (DESIGN.md §7).
@@ -35,43 +34,52 @@ const (
 	IdempotencyHeader = "X-Deploybot-Idempotency-Key"
 )
 
-// ExecResult is what an executor answered.
+// ExecResult is what an executor answered: its status only. The body is
+// the deployer's and may hold anything; it is neither shown nor kept.
 type ExecResult struct {
-	Status int    `json:"status"`
-	Body   string `json:"body,omitempty"` // first 512 bytes, for the record
+	Status int `json:"status"`
 }
 
 // OK reports a 2xx answer.
 func (r ExecResult) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
 // Summary is one line for records.
-func (r ExecResult) Summary() string {
-	s := fmt.Sprintf("HTTP %d", r.Status)
-	if b := strings.TrimSpace(r.Body); b != "" {
-		s += ": " + truncate(strings.ReplaceAll(b, "\n", " "), 120)
-	}
-	return s
-}
+func (r ExecResult) Summary() string { return fmt.Sprintf("HTTP %d", r.Status) }
+
+// defaultExecutorTimeout bounds a webhook call whose config sets none.
+const defaultExecutorTimeout = 10 * time.Minute
 
 // WebhookExecutor POSTs signed step JSON to the environment's URL.
 type WebhookExecutor struct {
-	HTTP   *http.Client // required
-	Secret []byte
+	HTTP   egress.Doer // required
+	Secret []byte      // the server's executor secret; each repository signs with its own key
 }
 
 func (s *Service) webhookExecutor() WebhookExecutor {
 	return WebhookExecutor{HTTP: s.httpClient(), Secret: s.ExecutorSecret}
 }
 
-// Sign returns the X-Deploybot-Signature-256 value for body.
-func Sign(secret, body []byte) string {
+// ExecutorKey is the key that signs step JSON for repo ("owner/repo"):
+// HMAC-SHA256(secret, repo). A receiver derives it from the server secret
+// and the repository it deploys, so a body signed for one repository does
+// not verify for another.
+func ExecutorKey(secret []byte, repo string) []byte {
 	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(repo))
+	return mac.Sum(nil)
+}
+
+// Sign returns the X-Deploybot-Signature-256 value for body under key.
+func Sign(key, body []byte) string {
+	mac := hmac.New(sha256.New, key)
 	mac.Write(body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// Run sends one step. A transport error is returned as error (the caller may
-// retry with the same idempotency key); any HTTP answer is a result.
+// Run sends one step, signed with the payload's repository key, within the
+// config's timeout (and no other). A transport error is returned as error
+// (the caller may retry with the same idempotency key); any HTTP answer is
+// a result.
 func (e WebhookExecutor) Run(ctx context.Context, cfg *config.WebhookExecutor, payload StepPayload, key string) (ExecResult, error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
@@ -79,23 +87,22 @@ func (e WebhookExecutor) Run(ctx context.Context, cfg *config.WebhookExecutor, p
 	}
 	timeout := cfg.Timeout.Duration
 	if timeout <= 0 {
-		timeout = 10 * time.Minute
+		timeout = defaultExecutorTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL, bytes.NewReader(body))
+	resp, err := e.HTTP.Do(ctx, egress.Call{
+		Method: http.MethodPost, URL: cfg.URL, Body: body, Timeout: timeout,
+		Header: http.Header{
+			"Content-Type":    {"application/json"},
+			"User-Agent":      {"deploybot"},
+			SignatureHeader:   {Sign(ExecutorKey(e.Secret, payload.Repository), body)},
+			IdempotencyHeader: {key},
+		},
+	})
 	if err != nil {
-		return ExecResult{}, permanentError{fmt.Errorf("executor request: %w", err)}
+		if errors.As(err, new(*egress.Refused)) { // an address or URL no retry will change
+			return ExecResult{}, permanentError{fmt.Errorf("executor: %w", err)}
+		}
+		return ExecResult{}, fmt.Errorf("executor: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "deploybot")
-	req.Header.Set(SignatureHeader, Sign(e.Secret, body))
-	req.Header.Set(IdempotencyHeader, key)
-	resp, err := e.HTTP.Do(req)
-	if err != nil {
-		return ExecResult{}, fmt.Errorf("POST %s: %w", cfg.URL, err)
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return ExecResult{Status: resp.StatusCode, Body: string(snippet)}, nil
+	return ExecResult{Status: resp.Status}, nil
 }

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/panics"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -236,9 +238,13 @@ func evaluateGates(ctx context.Context, gates []checks.Gate, in checks.Input) ([
 			defer wg.Done()
 			defer func() {
 				if p := recover(); p != nil {
+					// The panic value and stack stay out of the check run (they
+					// can hold fetched content); the log gets the frames only.
+					zerolog.Ctx(ctx).Error().Str("gate", g.Name()).Str("panic", panics.Describe(p)).
+						Str("frames", panics.Frames(debug.Stack())).Msg("gate crashed")
 					results[i] = checks.Result{Gate: g.Name(), Verdict: checks.Block,
-						Reason: fmt.Sprintf("the %s gate crashed: %v", g.Name(), p),
-						Detail: "deploybot fails closed when a gate cannot decide.\n\n```\n" + string(debug.Stack()) + "\n```"}
+						Reason: fmt.Sprintf("the %s gate crashed (a deploybot bug)", g.Name()),
+						Detail: "deploybot fails closed when a gate cannot decide. The server log has the crash (`gate crashed`); retry the command, and report it if it repeats."}
 				}
 			}()
 			gctx, cancel := context.WithTimeout(ctx, gateTimeout)

@@ -31,7 +31,7 @@ func TestEvaluateGatesFailsClosed(t *testing.T) {
 		return checks.Result{Verdict: checks.Pass, Reason: "fine"}, nil
 	}}
 	broken := gateFunc{"broken", func(context.Context) (checks.Result, error) { return checks.Result{}, errors.New("502 Bad Gateway") }}
-	crash := gateFunc{"crash", func(context.Context) (checks.Result, error) { panic("nil map") }}
+	crash := gateFunc{"crash", func(context.Context) (checks.Result, error) { panic("nil map SECRET-from-panic") }}
 	hang := gateFunc{"hang", func(ctx context.Context) (checks.Result, error) { <-ctx.Done(); return checks.Result{}, ctx.Err() }}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond) // stands in for gateTimeout
@@ -40,11 +40,14 @@ func TestEvaluateGatesFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"ok": "fine", "broken": "could not check: 502 Bad Gateway", "crash": "the crash gate crashed: nil map", "hang": "could not check: context deadline exceeded"}
+	want := map[string]string{"ok": "fine", "broken": "could not check: 502 Bad Gateway", "crash": "the crash gate crashed (a deploybot bug)", "hang": "could not check: context deadline exceeded"}
 	for i, r := range got {
 		g := []string{"ok", "broken", "crash", "hang"}[i]
 		if r.Gate != g || !strings.HasPrefix(r.Reason, want[g]) || (g != "ok") != (r.Verdict == checks.Block) {
 			t.Errorf("%s: %+v", g, r)
+		}
+		if strings.Contains(r.Reason+r.Detail, "SECRET-from-panic") || strings.Contains(r.Detail, "goroutine") {
+			t.Errorf("%s: the panic value or stack reached the check run: %+v", g, r)
 		}
 	}
 

@@ -37,13 +37,6 @@ func (r *run) statusWith(ctx context.Context, state, description, envURL string)
 	return nil
 }
 
-func (s *Service) logURL(id int64) string {
-	if s.PublicURL == "" {
-		return ""
-	}
-	return strings.TrimSuffix(s.PublicURL, "/") + fmt.Sprintf("/deployments/%d", id)
-}
-
 func (r *run) updateComment(ctx context.Context) error {
 	if r.d.CommentID == 0 {
 		return nil

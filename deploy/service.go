@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -29,12 +29,18 @@ type Service struct {
 	Store   *store.Store
 	Clients githubapp.ClientCreator
 	Config  ConfigLoader
-	// HTTP calls executors and health endpoints; its timeout is per request.
-	HTTP *http.Client
+	// HTTP calls executors, backup hooks and health endpoints: the guarded
+	// client (nil: one that allows no non-public address). Each call brings
+	// its own timeout.
+	HTTP egress.Doer
 	// ExecutorSecret signs step JSON sent to webhook executors.
 	ExecutorSecret []byte
 	// PublicURL is deploybot's own base URL for log links ("" leaves them out).
 	PublicURL string
+	// LinkKey signs record links (links.go); without it there are none.
+	LinkKey []byte
+	// RecordRetention is how long a record link works (DefaultRecordRetention when 0).
+	RecordRetention time.Duration
 	// AppSlug names the app's bot user (<slug>[bot]) so its own comments are ignored.
 	AppSlug string
 	// AppID is the GitHub App's id; events about its own check runs are ignored.
@@ -42,11 +48,11 @@ type Service struct {
 	Now   func() time.Time
 }
 
-func (s *Service) httpClient() *http.Client {
+func (s *Service) httpClient() egress.Doer {
 	if s.HTTP != nil {
 		return s.HTTP
 	}
-	return http.DefaultClient
+	return egress.Closed()
 }
 
 func (s *Service) now() time.Time {

@@ -1,15 +1,17 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/egress"
 )
 
 // healthState is kept on the verify step between attempts.
@@ -45,7 +47,7 @@ func (r *run) verify(ctx context.Context) (outcome, error) {
 	wait := time.Duration(0)
 	for i, hc := range checks {
 		cs := &state.Checks[i]
-		cs.URL = hc.URL
+		cs.URL = egress.Redact(hc.URL) // shown and stored: its query may hold a token
 		if cs.OK {
 			continue
 		}
@@ -63,8 +65,8 @@ func (r *run) verify(ctx context.Context) (outcome, error) {
 		}
 		if elapsed >= timeout {
 			return outcome{kind: outcomeFail, result: state,
-				reason: fmt.Sprintf("health check %s failed after %d attempts: %s", hc.URL, cs.Attempts, cs.Last),
-				detail: fmt.Sprintf("%s: %s after %d attempts", hc.URL, cs.Last, cs.Attempts)}, nil
+				reason: fmt.Sprintf("health check %s failed after %d attempts: %s", cs.URL, cs.Attempts, cs.Last),
+				detail: fmt.Sprintf("%s: %s after %d attempts", cs.URL, cs.Last, cs.Attempts)}, nil
 		}
 		interval := hc.Interval.Duration
 		if interval <= 0 {
@@ -89,32 +91,39 @@ func healthSummary(s healthState) string {
 	return strings.Join(parts, "; ")
 }
 
-// probe makes one health request.
+// Health probes: each within probeTimeout; `contains` looks at the first
+// MiB of the body.
+const (
+	probeTimeout = 10 * time.Second
+	probeMaxBody = 1 << 20
+)
+
+// probe makes one health request. What it reports is the status code and
+// whether `contains` matched: never the body, never the URL's query.
 func (s *Service) probe(ctx context.Context, hc config.HealthCheck) (bool, string) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, hc.URL, nil)
-	if err != nil {
-		return false, err.Error()
+	call := egress.Call{URL: hc.URL, Header: http.Header{"User-Agent": {"deploybot-verify"}}, Timeout: probeTimeout}
+	if hc.Contains != "" {
+		call.MaxBody = probeMaxBody
 	}
-	req.Header.Set("User-Agent", "deploybot-verify")
-	resp, err := s.httpClient().Do(req)
-	if err != nil {
+	resp, err := s.httpClient().Do(ctx, call)
+	var refused *egress.Refused
+	switch {
+	case errors.As(err, &refused) && refused.Kind == egress.RefusedBody:
+		return false, fmt.Sprintf("body over 1 MiB, so %q was not looked for", hc.Contains)
+	case errors.As(err, &refused):
+		return false, "not called: " + refused.Reason
+	case err != nil:
 		return false, "unreachable: " + err.Error()
 	}
-	defer resp.Body.Close()
 	want := hc.Status
 	if want == 0 {
 		want = http.StatusOK
 	}
-	if resp.StatusCode != want {
-		return false, fmt.Sprintf("HTTP %d, want %d", resp.StatusCode, want)
+	if resp.Status != want {
+		return false, fmt.Sprintf("HTTP %d, want %d", resp.Status, want)
 	}
-	if hc.Contains != "" {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if !strings.Contains(string(body), hc.Contains) {
-			return false, fmt.Sprintf("HTTP %d but body lacks %q", resp.StatusCode, hc.Contains)
-		}
+	if hc.Contains != "" && !bytes.Contains(resp.Body, []byte(hc.Contains)) {
+		return false, fmt.Sprintf("HTTP %d but body lacks %q", resp.Status, hc.Contains)
 	}
-	return true, fmt.Sprintf("HTTP %d", resp.StatusCode)
+	return true, fmt.Sprintf("HTTP %d", resp.Status)
 }

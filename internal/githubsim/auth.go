@@ -182,3 +182,15 @@ func (s *Sim) ownerOf(login string) *user {
 	}
 	return u
 }
+
+// IssuedTokens returns every installation access token the emulator has
+// handed out, so a test can prove none of them leaked anywhere.
+func (s *Sim) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.tokens))
+	for v := range s.tokens {
+		out = append(out, v)
+	}
+	return out
+}
