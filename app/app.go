@@ -19,9 +19,15 @@ import (
 	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/handlers"
 	"github.com/deploybot/deploybot/internal/egress"
+	"github.com/deploybot/deploybot/internal/lrucache"
 	"github.com/deploybot/deploybot/internal/panics"
 	"github.com/deploybot/deploybot/store"
 )
+
+// GitHubCacheBytes bounds each installation client's HTTP cache (ETag
+// revalidation). go-githubapp keeps up to 64 clients, so the caches hold at
+// most 256 MiB together.
+const GitHubCacheBytes = 4 << 20
 
 // Version is set at build time.
 var Version = "dev"
@@ -35,6 +41,14 @@ type App struct {
 	metrics  *metrics
 	handlers map[string]githubapp.EventHandler
 	secret   []byte
+	clock    func() time.Time // Options.Now
+}
+
+func (a *App) now() time.Time {
+	if a.clock != nil {
+		return a.clock()
+	}
+	return time.Now()
 }
 
 // Options adjust an App for tests and the demo.
@@ -45,6 +59,9 @@ type Options struct {
 	// Now is the pipeline's clock (time.Now when nil); tests move it to
 	// reach windows and deadlines without sleeping.
 	Now func() time.Time
+	// RetryPolicy spaces retried jobs (River's exponential backoff when
+	// nil); tests shorten it to reach a job's last attempt.
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // New opens and migrates the store and wires everything; call Start to
@@ -62,6 +79,9 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
+	if opts.Now != nil {
+		st.SetClock(opts.Now)
+	}
 	reg := opts.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -75,7 +95,8 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		githubapp.WithClientTimeout(30*time.Second),
 		// Always revalidate: config and permissions are re-read on every
 		// command, as cheap conditional requests (304s) through the cache.
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return httpcache.NewMemoryCache() }),
+		// Each installation's client gets its own cache, bounded (LRU by bytes).
+		githubapp.WithClientCaching(true, func() httpcache.Cache { return lrucache.New(GitHubCacheBytes) }),
 		githubapp.WithClientMiddleware(retryMiddleware, m.githubMiddleware),
 	)
 	if err != nil {
@@ -89,7 +110,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		LinkKey: linkKey(s), RecordRetention: s.RecordRetention,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
-		handlers: map[string]githubapp.EventHandler{}}
+		handlers: map[string]githubapp.EventHandler{}, clock: opts.Now}
 	base := &handlers.Base{ClientCreator: clients, Config: cfg, Deploy: svc, AppID: s.AppID}
 	for _, h := range handlers.All(base) {
 		for _, ev := range h.Handles() {
@@ -105,8 +126,11 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliveryWorker{app: a})
 	svc.Register(workers)
+	periodic := []*river.PeriodicJob{svc.RegisterReaper(workers), a.registerRetention(workers)}
 	if err := st.SetupQueue(store.QueueConfig{
 		Workers:      workers,
+		PeriodicJobs: periodic,
+		RetryPolicy:  opts.RetryPolicy,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ErrorHandler: &jobErrors{logger: logger, metrics: m},
 	}); err != nil {
@@ -164,12 +188,18 @@ type deliveryWorker struct {
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	d, err := w.app.Store.Delivery(ctx, job.Args.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("delivery %s is past retention: %w", job.Args.ID, err))
+	}
 	if err != nil {
 		return err
 	}
+	if d.Processed() {
+		return nil // handled; only dropping its payload failed last time
+	}
 	h, ok := w.app.handlers[d.Event]
 	if !ok {
-		return nil
+		return w.processed(ctx, d)
 	}
 	logger := w.app.Logger.With().Str(githubapp.LogKeyEventType, d.Event).Str(githubapp.LogKeyDeliveryID, d.ID).Logger()
 	ctx = logger.WithContext(ctx)
@@ -180,7 +210,13 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 		}
 		return fmt.Errorf("handle %s delivery %s: %w", d.Event, d.ID, err)
 	}
-	return nil
+	return w.processed(ctx, d)
+}
+
+// processed drops a handled delivery's payload: only its id is kept, to
+// recognise a redelivery, until the retention job deletes it.
+func (w *deliveryWorker) processed(ctx context.Context, d store.Delivery) error {
+	return w.app.Store.MarkDeliveryProcessed(ctx, d.ID, w.app.now())
 }
 
 // jobErrors logs failed job attempts (River retries them).

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/deploy"
@@ -36,6 +37,8 @@ type SandboxOptions struct {
 	Config string
 	// Now is deploybot's clock (time.Now when nil).
 	Now func() time.Time
+	// RetryPolicy spaces retried jobs (River's backoff when nil).
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // Sandbox identities.
@@ -107,7 +110,7 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 		// The deploy target listens on loopback: opted in here, as an
 		// operator would for a deployer on deploybot's own host.
 		EgressAllow: egress.Loopback(),
-	}, Options{Logger: &logger, Now: s.opts.Now})
+	}, Options{Logger: &logger, Now: s.opts.Now, RetryPolicy: s.opts.RetryPolicy})
 	if err != nil {
 		s.Server.Close()
 		return fmt.Errorf("start deploybot: %w", err)

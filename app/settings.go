@@ -35,7 +35,17 @@ type Settings struct {
 	LinkKey string
 	// RecordRetention is how long record links work.
 	RecordRetention time.Duration
+	// Retention is how long delivery ids are kept for deduplication
+	// (DEPLOYBOT_RETENTION; default 7d, at least 3d).
+	Retention time.Duration
 }
+
+// DefaultRetention is DEPLOYBOT_RETENTION's default. GitHub lets anyone
+// redeliver deliveries of the last 3 days, so ids are kept at least that long.
+const (
+	DefaultRetention = 7 * 24 * time.Hour
+	minRetention     = 3 * 24 * time.Hour
+)
 
 // SettingsHelp lists the variables for `deploybot serve --help`.
 const SettingsHelp = `Settings (environment variables):
@@ -55,6 +65,8 @@ const SettingsHelp = `Settings (environment variables):
                                 link-local (cloud metadata), CGNAT and unique-local addresses are refused
   DEPLOYBOT_ALLOW_COMMANDS      true enables the command executor (off by default)
   DEPLOYBOT_LOG_FORMAT          json (default) or console
+  DEPLOYBOT_RETENTION           how long webhook delivery ids are kept to drop redeliveries (payloads are
+                                dropped once handled), e.g. 168h or 14d; default 7d, at least 3d
   DEPLOYBOT_LINK_KEY            key (at least 32 bytes) signing record links (log_url); default: derived
                                 from GITHUB_WEBHOOK_SECRET, so rotating that secret also revokes old links
   DEPLOYBOT_RECORD_RETENTION    how long record links work, default 90d
@@ -110,6 +122,9 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	default:
 		return s, fmt.Errorf("DEPLOYBOT_ALLOW_COMMANDS must be true or false, got %q", v)
 	}
+	if s.Retention, err = parseRetention(get("DEPLOYBOT_RETENTION", "")); err != nil {
+		return s, err
+	}
 	if s.EgressAllow, err = egress.ParseAllow(get(egress.AllowSetting, "")); err != nil {
 		return s, err
 	}
@@ -129,4 +144,15 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)
 	}
 	return s, nil
+}
+
+func parseRetention(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultRetention, nil
+	}
+	d, err := config.ParseDuration(v)
+	if err != nil || d.Duration < minRetention {
+		return 0, fmt.Errorf("DEPLOYBOT_RETENTION must be a duration of at least 3d (GitHub redelivers up to 3 days back), e.g. 168h or 7d; got %q", v)
+	}
+	return d.Duration, nil
 }

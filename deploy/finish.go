@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,9 +15,10 @@ import (
 )
 
 // finish reports the end of a deployment everywhere (status, check run,
-// record comment), keeps older production deployments inactive, and hands
-// the environment to the next queued deployment in the same transaction
-// that records the end.
+// record comment) and keeps older production deployments inactive. GitHub
+// refusing one of these notices (a 4xx) is noted in the record and does not
+// stop the others; apply then ends the deployment and hands the environment
+// to the next queued deployment in the same transaction.
 func (r *run) finish(ctx context.Context) (outcome, error) {
 	d := r.d
 	dry := d.Task == TaskDryRun
@@ -25,14 +27,16 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 		d.State = map[bool]string{true: store.StateSuccess, false: store.StateFailure}[success]
 	}
 	d.FinishedAt = r.svc.now()
+	r.notes = nil // a retried finish notes afresh
 
 	if d.GitHubDeploymentID != 0 {
 		if success {
-			if err := r.statusWith(ctx, "success", "Deployed "+short(d.SHA)+" to "+d.Environment, r.env.URL); err != nil {
+			err := r.statusWith(ctx, "success", "Deployed "+short(d.SHA)+" to "+d.Environment, r.env.URL)
+			if err := r.tolerate("report the deployment status", err); err != nil {
 				return outcome{}, err
 			}
 			if d.Production {
-				if err := r.deactivatePrevious(ctx); err != nil {
+				if err := r.tolerate("mark the previous deployment inactive", r.deactivatePrevious(ctx)); err != nil {
 					return outcome{}, err
 				}
 			}
@@ -41,58 +45,71 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 			if d.State == store.StateError {
 				state = "error"
 			}
-			if err := r.status(ctx, state, d.Reason); err != nil {
+			if err := r.tolerate("report the deployment status", r.status(ctx, state, d.Reason)); err != nil {
 				return outcome{}, err
 			}
 		}
 	}
-	// The record shows this step as done: it is, once the notices below land.
-	r.st.State, r.st.Detail = store.StepDone, "deployment "+d.State
 	if pr := r.rc.ProtectionRun; pr != nil {
 		results := r.gateResults()
 		approve := success && checks.Overall(results) == checks.Pass
-		if err := r.svc.answerProtection(ctx, r.gh, r.owner, r.repo, pr, d.Environment, approve, protectionComment(results, r.svc.logURL(d.ID))); err != nil {
+		err := r.svc.answerProtection(ctx, r.gh, r.owner, r.repo, pr, d.Environment, approve, protectionComment(results, r.svc.logURL(d.ID)))
+		if err := r.tolerate("answer the deployment protection rule", err); err != nil {
 			return outcome{}, err
 		}
 	}
-	if err := r.archiveToRelease(ctx); err != nil {
+	if err := r.tolerate("append the record to the release", r.archiveToRelease(ctx)); err != nil {
 		return outcome{}, err
 	}
-	if err := r.closeWaitingGates(ctx); err != nil {
+	if err := r.tolerate("close the waiting gate check runs", r.closeWaitingGates(ctx)); err != nil {
 		return outcome{}, err
 	}
-	if err := r.completeCheckRun(ctx, success); err != nil {
+	if err := r.tolerate("complete the check run", r.completeCheckRun(ctx, success)); err != nil {
 		return outcome{}, err
 	}
+	// The record shows this step as done: it is, once the notices below land.
+	r.st.State, r.st.Detail = store.StepDone, r.finishDetail()
 	if r.d.CommentID == 0 && r.d.PRNumber != 0 {
 		// Failed before the record was posted: post it now, so the person
 		// who asked learns why.
-		if _, err := r.createComment(ctx); err != nil {
+		_, err := r.createComment(ctx)
+		if err := r.tolerate("post the record comment", err); err != nil {
 			return outcome{}, err
 		}
-	} else if err := r.updateComment(ctx); err != nil {
+	} else if err := r.tolerate("update the record comment", r.updateComment(ctx)); err != nil {
 		return outcome{}, err
 	}
 	if d.CancelReason != "" && d.Reason == d.CancelReason && d.PRNumber != 0 && !dry {
-		if err := r.replyOnce(ctx, "cancel", cancelNotice(d)); err != nil {
+		if err := r.tolerate("reply about the cancellation", r.replyOnce(ctx, "cancel", cancelNotice(d))); err != nil {
 			return outcome{}, err
 		}
 	}
-	var next *store.Deployment
-	r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
-		if dry {
-			return nil // a dry run never takes the environment
-		}
-		var err error
-		if next, err = tx.ReleaseLock(ctx, d.Repo, d.Environment, d.ID); err != nil || next == nil {
-			return err
-		}
-		return tx.Enqueue(ctx, StepArgs{DeploymentID: next.ID, Step: next.Step}, stepOpts(time.Time{}))
-	}
-	if err := r.chain(ctx); err != nil { // the next environment of `/deploy a,b`, in the hook's transaction
+	// The next environment of `/deploy a,b`, in the transaction that ends this one.
+	if err := r.tolerate("start the next environment", r.chain(ctx)); err != nil {
 		return outcome{}, err
 	}
-	return done("deployment " + d.State), nil
+	return done(r.finishDetail()), nil
+}
+
+// tolerate lets finish go on when GitHub refused one of its requests (a
+// 4xx answer, which a retry cannot fix): the refusal is noted in the
+// record. Other errors (5xx, transport) are returned, so the job retries.
+func (r *run) tolerate(what string, err error) error {
+	if err == nil || !permanent(err) {
+		return err
+	}
+	note := "GitHub refused to " + what
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) && ge.Response != nil {
+		note += fmt.Sprintf(" (%d %s)", ge.Response.StatusCode, ge.Message)
+	}
+	r.log.Warn().Err(err).Msg(note)
+	r.notes = append(r.notes, note)
+	return nil
+}
+
+func (r *run) finishDetail() string {
+	return strings.Join(append([]string{"deployment " + r.d.State}, r.notes...), "; ")
 }
 
 // deactivatePrevious marks the deployment that was live before this one
@@ -133,4 +150,24 @@ func (r *run) replyOnce(ctx context.Context, kind, msg string) error {
 		}
 	}
 	return r.svc.postReply(ctx, r.gh, r.owner, r.repo, r.d.PRNumber, r.d.RequestedBy, msg+"\n\n"+marker)
+}
+
+// lastNotices reports a deployment that ended because its finish step gave
+// up: the error status, the check run and the record, each once more.
+func (r *run) lastNotices(ctx context.Context) error {
+	r.notes = nil
+	var errs []error
+	for _, n := range []struct {
+		what string
+		do   func() error
+	}{
+		{"report the deployment status", func() error { return r.status(ctx, "error", r.d.Reason) }},
+		{"complete the check run", func() error { return r.completeCheckRun(ctx, false) }},
+		{"update the record comment", func() error { return r.updateComment(ctx) }},
+	} {
+		if err := r.tolerate(n.what, n.do()); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n.what, err))
+		}
+	}
+	return errors.Join(errs...)
 }

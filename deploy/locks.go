@@ -147,3 +147,21 @@ func parseLock(args []string) (Command, error) {
 	}, strings.Join(pos[1:], " "))), " "), 200)
 	return cmd, nil
 }
+
+// endTx records the end of d in tx and hands its environment slot to the
+// oldest queued deployment, whose step is enqueued in the same transaction.
+// Every way a deployment ends (its finish step, a finish that gave up, the
+// reaper) goes through here, so none can leave the environment locked.
+func (s *Service) endTx(ctx context.Context, tx *store.Tx, d *store.Deployment) error {
+	if !d.Done() {
+		d.State = store.StateError
+	}
+	if d.FinishedAt.IsZero() {
+		d.FinishedAt = s.now()
+	}
+	next, err := tx.ReleaseLock(ctx, d.Repo, d.Environment, d.ID)
+	if err != nil || next == nil {
+		return err
+	}
+	return tx.Enqueue(ctx, StepArgs{DeploymentID: next.ID, Step: next.Step}, stepOpts(time.Time{}))
+}

@@ -73,17 +73,20 @@ func fail(reason string) outcome { return outcome{kind: outcomeFail, reason: rea
 
 // run is one step execution.
 type run struct {
-	svc          *Service
-	d            *store.Deployment
-	steps        []store.Step
-	st           *store.Step
-	env          *config.Environment
-	rc           RunContext // what the trigger brought (d.Context)
-	gh           *github.Client
-	owner, repo  string
-	recovering   bool
-	log          zerolog.Logger
+	svc         *Service
+	d           *store.Deployment
+	steps       []store.Step
+	st          *store.Step
+	env         *config.Environment
+	rc          RunContext // what the trigger brought (d.Context)
+	gh          *github.Client
+	owner, repo string
+	recovering  bool
+	log         zerolog.Logger
+	// finishTxHook runs in the transaction that ends the deployment (the
+	// next environment of a chain starts there).
 	finishTxHook func(ctx context.Context, tx *store.Tx) error
+	notes        []string // what GitHub refused while finishing
 }
 
 func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) error {
@@ -91,7 +94,9 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 	if err != nil {
 		return err
 	}
-	if d.Done() || d.Step != args.Step || d.State == store.StateWaiting {
+	// (A deployment in state error still runs its finish step: only a
+	// recorded end stops it.)
+	if d.Ended() || d.Step != args.Step || d.State == store.StateWaiting {
 		return nil // a stale or duplicate job: the cursor has moved on, or only a wake may resume it
 	}
 	steps, err := s.Store.Steps(ctx, d.ID)
@@ -101,16 +106,9 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 	if d.Step >= len(steps) {
 		return nil
 	}
-	r := &run{svc: s, d: d, steps: steps, st: &steps[d.Step]}
-	r.owner, r.repo = splitRepo(d.Repo)
-	r.log = zerolog.Ctx(ctx).With().Int64("deployment", d.ID).Str("step", r.st.Name).Logger()
-	r.rc = decodeContext(d.Context)
-	r.env = new(config.Environment)
-	if err := json.Unmarshal([]byte(d.EnvConfig), r.env); err != nil {
-		return fmt.Errorf("decode environment snapshot of deployment %d: %w", d.ID, err)
-	}
-	if r.gh, err = s.Clients.NewInstallationClient(d.InstallationID); err != nil {
-		return fmt.Errorf("github client for installation %d: %w", d.InstallationID, err)
+	r, err := s.newRun(ctx, d, steps, &steps[d.Step])
+	if err != nil {
+		return err
 	}
 
 	r.recovering = r.st.State == store.StepRunning
@@ -139,8 +137,30 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 		r.log.Error().Err(err).Msg("step failed for good")
 		o = fail("deploybot error in " + r.st.Name + ": " + err.Error())
 		r.d.State = store.StateError
+		if r.st.Name == stepFinish {
+			// The deployment ends without its notices: try them once more.
+			o.afterCommit = func(ctx context.Context, _ outcome) error { return r.lastNotices(ctx) }
+		}
 	}
 	return r.apply(ctx, o)
+}
+
+// newRun prepares work on deployment d at step st: its config snapshot,
+// trigger context and GitHub client.
+func (s *Service) newRun(ctx context.Context, d *store.Deployment, steps []store.Step, st *store.Step) (*run, error) {
+	r := &run{svc: s, d: d, steps: steps, st: st}
+	r.owner, r.repo = splitRepo(d.Repo)
+	r.log = zerolog.Ctx(ctx).With().Int64("deployment", d.ID).Str("step", st.Name).Logger()
+	r.rc = decodeContext(d.Context)
+	r.env = new(config.Environment)
+	if err := json.Unmarshal([]byte(d.EnvConfig), r.env); err != nil {
+		return nil, fmt.Errorf("decode environment snapshot of deployment %d: %w", d.ID, err)
+	}
+	var err error
+	if r.gh, err = s.Clients.NewInstallationClient(d.InstallationID); err != nil {
+		return nil, fmt.Errorf("github client for installation %d: %w", d.InstallationID, err)
+	}
+	return r, nil
 }
 
 // beforeDeploying reports whether a step comes before anything is changed
@@ -225,7 +245,7 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 			}
 			last := len(r.steps) - 1
 			if r.st.Name == stepFinish || r.d.Step >= last {
-				r.d.Step = len(r.steps) // the finish step itself failed: stop
+				r.d.Step = len(r.steps) // the finish step itself failed: the deployment ends here
 				break
 			}
 			for i := r.d.Step + 1; i < last; i++ {
@@ -237,8 +257,11 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 			}
 			r.d.Step, enqueue = last, true
 		}
-		if r.finishTxHook != nil {
-			if err := r.finishTxHook(ctx, tx); err != nil {
+		if r.d.Step >= len(r.steps) {
+			// The deployment ends, however its last step went: the
+			// environment goes to the next queued deployment in this
+			// transaction, so nothing can leave it locked.
+			if err := r.svc.endTx(ctx, tx, r.d); err != nil {
 				return err
 			}
 		}
@@ -248,11 +271,22 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 		if err := tx.UpdateDeployment(ctx, r.d); err != nil {
 			return err
 		}
+		if r.finishTxHook != nil {
+			if err := r.finishTxHook(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if enqueue {
 			return tx.Enqueue(ctx, StepArgs{DeploymentID: r.d.ID, Step: r.d.Step}, stepOpts(time.Time{}))
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrEnded) {
+		// The reaper ended the deployment while this step worked: its
+		// outcome no longer matters, and the environment is someone else's.
+		r.log.Warn().Msg("deployment was ended while this step ran; its outcome is dropped")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("record step %s of deployment %d: %w", r.st.Name, r.d.ID, err)
 	}

@@ -162,7 +162,7 @@ func (s *Service) prepare(req Request) (*store.Deployment, []store.Step, error) 
 		RequestedBy: req.RequestedBy, PRNumber: req.PRNumber, RollbackOf: req.RollbackOf, Strategy: strategy,
 		Production: req.Environment.Production, State: store.StatePending, EnvConfig: string(envJSON),
 		Gates: string(gates), PreviousSHA: req.PreviousSHA, Context: req.Context.encode(),
-		GitHubDeploymentID: req.GitHubDeploymentID,
+		GitHubDeploymentID: req.GitHubDeploymentID, StaleAfter: staleAfter(req.Environment),
 	}
 	steps, err := planSteps(req, strategy)
 	if err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // serializeEnv makes lock hand-over atomic on PostgreSQL, where several
@@ -26,7 +25,7 @@ func (tx *Tx) AcquireLock(ctx context.Context, repo, env string, id int64) (hold
 		return 0, fmt.Errorf("lock %s/%s: %w", repo, env, err)
 	}
 	if _, err := tx.q.exec(ctx, `INSERT INTO env_locks (repo, environment, deployment_id, acquired_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (repo, environment) DO NOTHING`, repo, env, id, millis(time.Now())); err != nil {
+		VALUES ($1, $2, $3, $4) ON CONFLICT (repo, environment) DO NOTHING`, repo, env, id, millis(tx.s.now())); err != nil {
 		return 0, fmt.Errorf("lock %s/%s: %w", repo, env, err)
 	}
 	if err := tx.q.queryRow(ctx, `SELECT deployment_id FROM env_locks WHERE repo = $1 AND environment = $2`,
@@ -58,8 +57,13 @@ func (tx *Tx) ReleaseLock(ctx context.Context, repo, env string, id int64) (*Dep
 		return nil, err
 	}
 	if _, err := tx.q.exec(ctx, `INSERT INTO env_locks (repo, environment, deployment_id, acquired_at) VALUES ($1, $2, $3, $4)`,
-		repo, env, next.ID, millis(time.Now())); err != nil {
+		repo, env, next.ID, millis(tx.s.now())); err != nil {
 		return nil, fmt.Errorf("hand lock to %d: %w", next.ID, err)
+	}
+	// The next deployment's clock for the reaper starts now (queued ones
+	// have none: they wait for the holder, which has one).
+	if err := tx.setDeadline(ctx, next); err != nil {
+		return nil, err
 	}
 	return next, nil
 }
@@ -80,4 +84,31 @@ func (s *Store) QueuedAhead(ctx context.Context, repo, env string, id int64) (in
 	err := s.view().queryRow(ctx, `SELECT COUNT(*) FROM deployments WHERE repo = $1 AND environment = $2 AND state = $3 AND id < $4`,
 		repo, env, StateQueued, id).Scan(&n)
 	return n, err
+}
+
+// HeldLock is an environment slot and the deployment holding it.
+type HeldLock struct {
+	Repo, Environment string
+	DeploymentID      int64
+}
+
+// OrphanedLocks lists environment slots held by deployments that have
+// ended (or no longer exist): a crash between the two writes of an older
+// version could leave them, and nothing else would ever free them.
+func (s *Store) OrphanedLocks(ctx context.Context) ([]HeldLock, error) {
+	rs, err := s.view().query(ctx, `SELECT l.repo, l.environment, l.deployment_id FROM env_locks l
+		LEFT JOIN deployments d ON d.id = l.deployment_id WHERE d.id IS NULL OR d.finished_at <> 0`)
+	if err != nil {
+		return nil, fmt.Errorf("list orphaned environment locks: %w", err)
+	}
+	defer rs.Close()
+	var out []HeldLock
+	for rs.Next() {
+		var l HeldLock
+		if err := rs.Scan(&l.Repo, &l.Environment, &l.DeploymentID); err != nil {
+			return nil, fmt.Errorf("list orphaned environment locks: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rs.Err()
 }

@@ -92,6 +92,18 @@ var migrations = []string{
 		expires_at BIGINT NOT NULL DEFAULT 0,
 		PRIMARY KEY (repo, environment)
 	);`,
+	// Nothing wedges, storage is bounded: stale_after and deadline let the
+	// reaper find deployments that made no progress with one indexed query
+	// (deployments unfinished before this migration get 85 minutes from
+	// their last write); processed_at marks deliveries whose payload was
+	// dropped, received_at bounds how long their ids are kept.
+	`ALTER TABLE deployments ADD COLUMN stale_after BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE deployments ADD COLUMN deadline BIGINT NOT NULL DEFAULT 0;
+	UPDATE deployments SET stale_after = 5100000 WHERE finished_at = 0;
+	UPDATE deployments SET deadline = updated_at + stale_after WHERE finished_at = 0 AND state <> 'queued';
+	CREATE INDEX IF NOT EXISTS deployments_deadline ON deployments (finished_at, deadline);
+	ALTER TABLE deliveries ADD COLUMN processed_at BIGINT NOT NULL DEFAULT 0;
+	CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries (received_at);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.

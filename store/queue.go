@@ -24,6 +24,10 @@ type QueueConfig struct {
 	Logger     *slog.Logger
 	// ErrorHandler sees every failed attempt (for logs and metrics).
 	ErrorHandler river.ErrorHandler
+	// PeriodicJobs are durable schedules (the reaper, retention).
+	PeriodicJobs []*river.PeriodicJob
+	// RetryPolicy spaces the attempts of failed jobs (River's default when nil).
+	RetryPolicy river.ClientRetryPolicy
 }
 
 // queue hides River's transaction type, which differs per driver.
@@ -81,6 +85,7 @@ func (s *Store) SetupQueue(cfg QueueConfig) error {
 		// A job running longer than this is presumed dead (its process
 		// crashed) and run again. It must exceed the longest step.
 		RescueStuckJobsAfter: MaxJobRuntime + 5*time.Minute,
+		RetryPolicy:          cfg.RetryPolicy,
 	}
 	if cfg.Workers != nil {
 		n := cfg.MaxWorkers
@@ -88,6 +93,7 @@ func (s *Store) SetupQueue(cfg QueueConfig) error {
 			n = 20
 		}
 		rc.Workers = cfg.Workers
+		rc.PeriodicJobs = cfg.PeriodicJobs
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
 	}
 	if s.pool != nil {

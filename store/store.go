@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,6 +32,18 @@ type Store struct {
 	sqlDB   *sql.DB       // SQLite
 	pool    *pgxpool.Pool // PostgreSQL
 	queue   queue         // set by StartQueue
+	clock   func() time.Time
+}
+
+// SetClock makes the store stamp progress and deadlines with now instead of
+// time.Now (tests move deploybot's clock instead of sleeping).
+func (s *Store) SetClock(now func() time.Time) { s.clock = now }
+
+func (s *Store) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
 }
 
 // ErrNotFound is returned when a row does not exist.

@@ -56,7 +56,9 @@ func (tx *Tx) wakeWhere(ctx context.Context, where string, args ...any) ([]*Depl
 // ClaimWaiting moves deployment id from waiting to running; it reports
 // false when it was not waiting (another wake or the timer got it first).
 func (tx *Tx) ClaimWaiting(ctx context.Context, id int64) (bool, error) {
-	n, err := tx.q.exec(ctx, `UPDATE deployments SET state = $1 WHERE id = $2 AND state = $3`, StateRunning, id, StateWaiting)
+	n, err := tx.q.exec(ctx, `UPDATE deployments SET state = $1, updated_at = $4,
+		deadline = CASE WHEN stale_after > 0 THEN $4 + stale_after ELSE 0 END WHERE id = $2 AND state = $3`,
+		StateRunning, id, StateWaiting, millis(tx.s.now()))
 	if err != nil {
 		return false, fmt.Errorf("claim deployment %d: %w", id, err)
 	}
@@ -90,6 +92,11 @@ func (tx *Tx) CancelStale(ctx context.Context, repo string, pr int, head, reason
 		}
 		if _, err := tx.q.exec(ctx, `UPDATE deployments SET cancel_reason = $1, state = $2 WHERE id = $3`, reason, state, d.ID); err != nil {
 			return nil, nil, fmt.Errorf("cancel deployment %d: %w", d.ID, err)
+		}
+		if state != d.State {
+			if err := tx.setDeadline(ctx, d); err != nil { // resumed: its next step runs now
+				return nil, nil, err
+			}
 		}
 		d.CancelReason, d.State = reason, state
 	}

@@ -1,0 +1,167 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+	"github.com/rs/zerolog"
+
+	"github.com/deploybot/deploybot/internal/githubsim"
+	"github.com/deploybot/deploybot/store"
+	"github.com/deploybot/deploybot/store/storetest"
+)
+
+// newStoryWith is newStory with the sandbox options adjusted.
+func newStoryWith(t *testing.T, adjust func(o *SandboxOptions)) *story {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	logger := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	o := SandboxOptions{TB: t, DatabaseURL: storetest.URL(t), Logger: &logger}
+	if adjust != nil {
+		adjust(&o)
+	}
+	sb, err := NewSandbox(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return &story{t: t, Sandbox: sb, ctx: ctx}
+}
+
+// queuedBehind starts a deployment of one PR to staging, holds it at the
+// executor, and queues a second PR's deployment behind it.
+type queuedBehind struct {
+	*story
+	pr1, pr2   int
+	sha1, sha2 string
+	release    func()
+}
+
+func newQueuedBehind(t *testing.T, adjust func(o *SandboxOptions)) *queuedBehind {
+	s := newStoryWith(t, adjust)
+	s.Repo.SetPermission("walt", "write")
+	q := &queuedBehind{story: s, release: s.Target.Hold()}
+	t.Cleanup(q.release)
+	q.pr1, q.sha1 = s.openPR("feature/one", "walt")
+	q.pr2, q.sha2 = s.openPR("feature/two", "walt")
+	executing := s.Target.Changed()
+	s.comment(q.pr1, "walt", "/deploy staging")
+	select {
+	case <-executing:
+	case <-s.ctx.Done():
+		t.Fatal("first deployment never reached the executor")
+	}
+	s.comment(q.pr2, "walt", "/deploy staging")
+	if err := s.Sim.WaitFor(s.ctx, func() bool {
+		c := s.deploybotComments(q.pr2)
+		return len(c) == 1 && strings.Contains(c[0], "queued")
+	}); err != nil {
+		t.Fatalf("second request is not queued: %q", s.deploybotComments(q.pr2))
+	}
+	return q
+}
+
+// GitHub refuses (422) a request of the first deployment's last steps. That
+// must not keep staging locked: the deployment ends, its record says what
+// went wrong, and the deployment queued behind it runs.
+func TestRefusalNearTheEndStillHandsOnTheEnvironment(t *testing.T) {
+	refused := `{"message":"Validation Failed","documentation_url":"https://docs.github.com/rest"}`
+	for _, tc := range []struct {
+		name   string
+		fault  func(q *queuedBehind) githubsim.Fault
+		state  string // the first deployment's last GitHub status
+		record []string
+	}{{
+		name: "finish: check run update refused",
+		fault: func(q *queuedBehind) githubsim.Fault {
+			summary := q.checkRun(q.sha1, "deploy/staging")
+			return githubsim.Fault{Method: "PATCH", PathPrefix: fmt.Sprintf("/repos/acme/shop/check-runs/%d", summary.ID)}
+		},
+		state:  "success",
+		record: []string{"is live in **staging**", "GitHub refused to complete the check run (422 Validation Failed)"},
+	}, {
+		name: "verify: deployment status refused",
+		fault: func(q *queuedBehind) githubsim.Fault {
+			first := q.Sim.Deployments(SandboxRepoFull)[0]
+			return githubsim.Fault{Method: "POST", PathPrefix: fmt.Sprintf("/repos/acme/shop/deployments/%d/statuses", first.ID)}
+		},
+		state:  "error",
+		record: []string{"stopped on a deploybot error", "422 Validation Failed"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newQueuedBehind(t, nil)
+			f := tc.fault(q)
+			f.N, f.Status, f.Body = 1, http.StatusUnprocessableEntity, refused
+			q.Sim.Inject(f)
+
+			q.release()
+			bySHA := map[string]githubsim.Deployment{}
+			for _, d := range q.deploymentsFinished(2) {
+				bySHA[d.SHA] = d
+			}
+			if got := bySHA[q.sha2].LatestState(); got != "success" {
+				t.Fatalf("the queued deployment ended %v; staging was not handed on", states(bySHA[q.sha2]))
+			}
+			// GitHub marks a successful first deployment inactive once the second succeeds.
+			got := states(bySHA[q.sha1])
+			for len(got) > 0 && got[len(got)-1] == "inactive" {
+				got = got[:len(got)-1]
+			}
+			if len(got) == 0 || got[len(got)-1] != tc.state {
+				t.Errorf("first deployment's statuses %v, want it to end %s", states(bySHA[q.sha1]), tc.state)
+			}
+			if calls, _ := q.Target.Calls(); len(calls) != 2 {
+				t.Errorf("executor called %d times, want 2 (one per deployment)", len(calls))
+			}
+			record := q.deploybotComments(q.pr1)[0]
+			for _, want := range tc.record {
+				contains(t, "first record", record, want)
+			}
+		})
+	}
+}
+
+// retrySoon retries failed jobs at once, so a test reaches a job's last
+// attempt without River's backoff.
+type retrySoon struct{}
+
+func (retrySoon) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(10 * time.Millisecond) }
+
+// GitHub answers 500 to every update of the first deployment's check run:
+// its finish step is retried and, at the last attempt, gives up. The
+// deployment still ends (error) and staging goes to the one queued behind.
+func TestFinishThatGivesUpStillHandsOnTheEnvironment(t *testing.T) {
+	q := newQueuedBehind(t, func(o *SandboxOptions) { o.RetryPolicy = retrySoon{} })
+	summary := q.checkRun(q.sha1, "deploy/staging")
+	q.Sim.Inject(githubsim.Fault{Method: "PATCH", PathPrefix: fmt.Sprintf("/repos/acme/shop/check-runs/%d", summary.ID),
+		N: 1000, Status: http.StatusInternalServerError})
+
+	q.release()
+	if err := q.Sim.WaitFor(q.ctx, func() bool {
+		for _, d := range q.Sim.Deployments(SandboxRepoFull) {
+			if d.SHA == q.sha2 && d.LatestState() == "success" {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("the queued deployment never ran: %v (have %v)", err, summarize(q.Sim.Deployments(SandboxRepoFull)))
+	}
+	q.settle()
+	first, err := q.App.Store.Deployment(q.ctx, 1)
+	if err != nil || first.State != store.StateError || !first.Ended() {
+		t.Fatalf("first deployment = %+v, %v; want ended in error", first, err)
+	}
+	record := q.deploybotComments(q.pr1)[0]
+	contains(t, "first record", record, "stopped on a deploybot error")
+	contains(t, "first record", record, "deploybot error in finish: complete check run")
+	if calls, _ := q.Target.Calls(); len(calls) != 2 {
+		t.Errorf("executor called %d times, want 2", len(calls))
+	}
+}
