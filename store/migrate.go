@@ -92,6 +92,18 @@ var migrations = []string{
 		expires_at BIGINT NOT NULL DEFAULT 0,
 		PRIMARY KEY (repo, environment)
 	);`,
+	// reply_limits counts deploybot's replies to one user on one pull
+	// request or issue in a window (no amplification; DESIGN.md §4). kind
+	// names the budget: "untrusted" (below triage) or "reply" (everyone).
+	`CREATE TABLE IF NOT EXISTS reply_limits (
+		repo TEXT NOT NULL,
+		pr_number BIGINT NOT NULL,
+		login TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		window_start BIGINT NOT NULL,
+		replies INTEGER NOT NULL,
+		PRIMARY KEY (repo, pr_number, login, kind)
+	);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.
