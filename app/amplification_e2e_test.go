@@ -124,3 +124,10 @@ func TestTriageUserIsRefusedEnvironments(t *testing.T) {
 	}
 	contains(t, "refusal", replies[0], "@tia you have `triage` on acme/shop; I answer `/deploy help` only for users who can deploy here, which needs at least `write`")
 }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
