@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/riverqueue/river"
+	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/internal/githubsim"
 	"github.com/deploybot/deploybot/store/storetest"
@@ -19,10 +19,10 @@ import (
 
 // How a fuzz input is signed.
 const (
-	fuzzSigned       = iota // correct signature
-	fuzzUnsigned            // no signature header
-	fuzzCorrupted           // correct signature with one hex digit changed
-	fuzzWrongSecret         // signed with another secret
+	fuzzSigned      = iota // correct signature
+	fuzzUnsigned           // no signature header
+	fuzzCorrupted          // correct signature with one hex digit changed
+	fuzzWrongSecret        // signed with another secret
 	fuzzSignatureKinds
 )
 
