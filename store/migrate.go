@@ -103,7 +103,8 @@ var migrations = []string{
 		window_start BIGINT NOT NULL,
 		replies INTEGER NOT NULL,
 		PRIMARY KEY (repo, pr_number, login, kind)
-	);`,
+	);
+	CREATE INDEX IF NOT EXISTS reply_limits_window ON reply_limits (window_start);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.

@@ -7,8 +7,12 @@ import (
 	"time"
 )
 
+// replyLimitsKept is how long a window's row is kept: longer than any
+// budget's window, so a row older than this no longer limits anything.
+const replyLimitsKept = 24 * time.Hour
+
 // ReplyBudget is how many replies one user may get on one pull request or
-// issue within Window; Kind keeps separate budgets apart.
+// issue within Window (at most a day); Kind keeps separate budgets apart.
 type ReplyBudget struct {
 	Kind   string
 	Max    int
@@ -30,6 +34,11 @@ func (s *Store) TakeReply(ctx context.Context, repo string, number int, login st
 		repo, int64(number), strings.ToLower(login), b.Kind, millis(now), millis(now.Add(-b.Window)), b.Max)
 	if err != nil {
 		return false, fmt.Errorf("reply budget of %s on %s#%d: %w", login, repo, number, err)
+	}
+	// Windows that ended long ago are dropped here, so the table holds only
+	// the last day's commenters.
+	if _, err := s.view().exec(ctx, `DELETE FROM reply_limits WHERE window_start < $1`, millis(now.Add(-replyLimitsKept))); err != nil {
+		return false, fmt.Errorf("drop old reply windows: %w", err)
 	}
 	return n == 1, nil
 }

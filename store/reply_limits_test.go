@@ -76,3 +76,23 @@ func TestTakeReply(t *testing.T) {
 		}
 	})
 }
+
+// Rows of windows that ended over a day ago are dropped as new replies are
+// counted, so the table does not grow with every commenter ever seen.
+func TestTakeReplyDropsOldWindows(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	b := store.ReplyBudget{Kind: "reply", Max: 5, Window: 10 * time.Minute}
+	t0 := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		if _, err := st.TakeReply(ctx, "acme/shop", i+1, "walt", b, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.TakeReply(ctx, "acme/shop", 9, "jesse", b, t0.Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.CountReplyWindows(ctx); err != nil || n != 1 {
+		t.Fatalf("%d reply windows kept, %v; want 1", n, err)
+	}
+}
