@@ -41,7 +41,7 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 	// PushEvent carries its own repository type; the logging context needs
 	// only the names.
 	ctx, _ = githubapp.PrepareRepoContext(ctx, installationID, &github.Repository{
-		ID: repo.ID, Name: repo.Name, FullName: repo.FullName, Owner: &github.User{Login: repo.GetOwner().Login}})
+		ID: repo.ID, Name: repo.Name, FullName: repo.FullName, Owner: &github.User{Login: github.String(repo.GetOwner().GetLogin())}})
 	client, err := h.NewInstallationClient(installationID)
 	if err != nil {
 		return fmt.Errorf("installation client: %w", err)
