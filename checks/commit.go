@@ -34,44 +34,51 @@ func (c CheckState) OK() bool {
 // the latest status per context on in.SHA.
 func fetchCheckStates(ctx context.Context, in Input) ([]CheckState, error) {
 	var out []CheckState
-	runs, err := ListAll("check runs", func(p PageRef) ([]*github.CheckRun, *github.Response, error) {
-		res, resp, err := in.GitHub.Checks.ListCheckRunsForRef(ctx, in.Owner, in.Name, in.SHA, &github.ListCheckRunsOptions{
-			Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100, Page: p.Number}})
-		if res == nil {
-			return nil, resp, err
+	runPages := pager{what: "check runs"}
+	opts := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		res, resp, err := in.GitHub.Checks.ListCheckRunsForRef(ctx, in.Owner, in.Name, in.SHA, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list check runs on %s: %w", short(in.SHA), err)
 		}
-		return res.CheckRuns, resp, err
-	})
-	if err != nil {
+		for _, cr := range res.CheckRuns {
+			out = append(out, CheckState{
+				Name: cr.GetName(), Kind: "check_run", Status: cr.GetStatus(), Conclusion: cr.GetConclusion(),
+				URL: cr.GetHTMLURL(), AppSlug: cr.GetApp().GetSlug(), CheckSuiteID: cr.GetCheckSuite().GetID(),
+			})
+		}
+		if !runPages.nextNumber(resp, len(res.CheckRuns), &opts.Page) {
+			break
+		}
+	}
+	if err := runPages.err(); err != nil {
 		return nil, fmt.Errorf("list check runs on %s: %w", short(in.SHA), err)
 	}
-	for _, cr := range runs {
-		out = append(out, CheckState{
-			Name: cr.GetName(), Kind: "check_run", Status: cr.GetStatus(), Conclusion: cr.GetConclusion(),
-			URL: cr.GetHTMLURL(), AppSlug: cr.GetApp().GetSlug(), CheckSuiteID: cr.GetCheckSuite().GetID(),
-		})
-	}
-	statuses, err := ListAll("commit statuses", func(p PageRef) ([]*github.RepoStatus, *github.Response, error) {
-		combined, resp, err := in.GitHub.Repositories.GetCombinedStatus(ctx, in.Owner, in.Name, in.SHA, &github.ListOptions{PerPage: 100, Page: p.Number})
-		if combined == nil {
-			return nil, resp, err
+	statusPages := pager{what: "commit statuses"}
+	sopts := &github.ListOptions{PerPage: 100}
+	for {
+		combined, resp, err := in.GitHub.Repositories.GetCombinedStatus(ctx, in.Owner, in.Name, in.SHA, sopts)
+		if err != nil {
+			return nil, fmt.Errorf("read commit statuses on %s: %w", short(in.SHA), err)
 		}
-		return combined.Statuses, resp, err
-	})
-	if err != nil {
+		for _, s := range combined.Statuses {
+			c := CheckState{Name: s.GetContext(), Kind: "status", Status: "completed", URL: s.GetTargetURL()}
+			switch s.GetState() {
+			case "pending":
+				c.Status = "pending"
+			case "success":
+				c.Conclusion = "success"
+			default: // failure, error
+				c.Conclusion = "failure"
+			}
+			out = append(out, c)
+		}
+		if !statusPages.nextNumber(resp, len(combined.Statuses), &sopts.Page) {
+			break
+		}
+	}
+	if err := statusPages.err(); err != nil {
 		return nil, fmt.Errorf("read commit statuses on %s: %w", short(in.SHA), err)
-	}
-	for _, s := range statuses {
-		c := CheckState{Name: s.GetContext(), Kind: "status", Status: "completed", URL: s.GetTargetURL()}
-		switch s.GetState() {
-		case "pending":
-			c.Status = "pending"
-		case "success":
-			c.Conclusion = "success"
-		default: // failure, error
-			c.Conclusion = "failure"
-		}
-		out = append(out, c)
 	}
 	return out, nil
 }

@@ -36,30 +36,69 @@ func (e *PageCapError) Error() string {
 	return fmt.Sprintf("more than %s %s; only the first %s were read", thousands(e.Read), e.What, thousands(e.Read))
 }
 
-// ReadPages calls fetch for every page, following GitHub's Link header
-// (rel="next" with page= or after=), until the listing ends or a cap is
+// pager is the one place a page loop decides whether to go on: it follows
+// GitHub's Link header (rel="next" with page= or after=) and stops at the
+// listing's end or at a cap.
+type pager struct {
+	what         string // what is listed, for PageCapError
+	pages, items int
+	more         bool // stopped at a cap with more to read
+}
+
+// next records a page of n items that came with resp, and reports whether
+// to read another; if so, p is moved to it.
+func (pg *pager) next(resp *github.Response, n int, p *PageRef) bool {
+	pg.pages++
+	pg.items += n
+	var to PageRef
+	switch {
+	case resp == nil:
+		return false
+	case resp.After != "" && resp.After != p.After:
+		to = PageRef{After: resp.After}
+	case resp.NextPage != 0 && resp.NextPage != p.Number:
+		to = PageRef{Number: resp.NextPage}
+	default:
+		return false
+	}
+	if pg.pages >= MaxPages || pg.items >= MaxItems {
+		pg.more = true
+		return false
+	}
+	*p = to
+	return true
+}
+
+// nextNumber is next for a listing paged by number (page=).
+func (pg *pager) nextNumber(resp *github.Response, n int, page *int) bool {
+	p := PageRef{Number: *page}
+	ok := pg.next(resp, n, &p)
+	*page = p.Number
+	return ok
+}
+
+// err is a *PageCapError when the loop stopped at a cap.
+func (pg *pager) err() error {
+	if pg.more {
+		return &PageCapError{What: pg.what, Read: pg.items}
+	}
+	return nil
+}
+
+// ReadPages calls fetch for every page until the listing ends or a cap is
 // reached. It returns the items read and whether GitHub had more.
 func ReadPages[T any](fetch func(p PageRef) ([]T, *github.Response, error)) ([]T, bool, error) {
 	var all []T
 	var p PageRef
-	for pages := 1; ; pages++ {
+	pg := pager{}
+	for {
 		items, resp, err := fetch(p)
 		if err != nil {
 			return nil, false, err
 		}
 		all = append(all, items...)
-		switch {
-		case resp == nil:
-			return all, false, nil
-		case resp.After != "" && resp.After != p.After:
-			p = PageRef{After: resp.After}
-		case resp.NextPage != 0 && resp.NextPage != p.Number:
-			p = PageRef{Number: resp.NextPage}
-		default:
-			return all, false, nil
-		}
-		if pages >= MaxPages || len(all) >= MaxItems {
-			return all, true, nil
+		if !pg.next(resp, len(items), &p) {
+			return all, pg.more, nil
 		}
 	}
 }
