@@ -204,6 +204,14 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	logger := w.app.Logger.With().Str(githubapp.LogKeyEventType, d.Event).Str(githubapp.LogKeyDeliveryID, d.ID).Logger()
 	ctx = logger.WithContext(ctx)
 	if err := h.Handle(ctx, d.Event, d.ID, d.Payload); err != nil {
+		if errors.Is(err, handlers.ErrUnhandleable) {
+			// No retry can decode it or add the missing field: cancel now.
+			logger.Warn().Err(err).Msg("delivery cannot be handled; cancelled")
+			if perr := w.processed(ctx, d); perr != nil { // nor is its payload worth keeping
+				return perr
+			}
+			return river.JobCancel(fmt.Errorf("handle %s delivery %s: %w", d.Event, d.ID, err))
+		}
 		if wait, ok := deploy.RateLimitWait(err); ok {
 			logger.Warn().Dur("retry_in", wait).Msg("GitHub rate limit; delivery will be handled when it resets")
 			return river.JobSnooze(wait)

@@ -246,6 +246,7 @@ func TestEnvironmentsTable(t *testing.T) {
 // /deploy help lists every command and this repository's environments.
 func TestDeployHelp(t *testing.T) {
 	s := newStory(t, "")
+	s.Repo.SetPermission("walt", "write") // help answers users who can deploy somewhere
 	pr, _ := s.openPR("feature/x", "walt")
 	reply := s.say(pr, "walt", "/deploy help")
 	for _, want := range []string{"`/deploy [<env>[,<env>…]] [<ref|sha>]", "`/rollback [<env>] [<sha|tag>] [--force]`",
@@ -255,6 +256,7 @@ func TestDeployHelp(t *testing.T) {
 	}
 
 	bad := newStory(t, "environments:\n  staging:\n    executor: { webhook: { url: TARGET/h } }\n    verify:\n      helth: []\n")
+	bad.Repo.SetPermission("walt", "write")
 	pr, _ = bad.openPR("feature/x", "walt")
 	reply = bad.say(pr, "walt", "/deploy help")
 	contains(t, "help with a broken config", reply, "`/rollback")

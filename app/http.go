@@ -16,10 +16,22 @@ import (
 // maxWebhookBody is GitHub's own cap on a delivery's payload.
 const maxWebhookBody = 25 << 20
 
+// maxHooksInFlight bounds the webhook requests being read, verified and
+// stored at once: each may hold up to 25 MB before its signature is known.
+// Past it the intake answers 503 with Retry-After.
+const maxHooksInFlight = 64
+
+// unverifiedEvent is the metrics label of every request refused before its
+// signature was verified: X-GitHub-Event is the sender's text until then,
+// and labels must not be (one series per distinct value).
+const unverifiedEvent = "unverified"
+
 // Handler returns deploybot's HTTP routes.
-func (a *App) Handler() http.Handler {
+func (a *App) Handler() http.Handler { return a.routes(maxHooksInFlight) }
+
+func (a *App) routes(hookSlots int) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/github/hook", a.hook)
+	mux.Handle("POST /api/github/hook", a.limitInFlight(hookSlots, http.HandlerFunc(a.hook)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{}))
@@ -27,28 +39,54 @@ func (a *App) Handler() http.Handler {
 	return mux
 }
 
+// limitInFlight lets at most n requests into next at once and answers the
+// rest 503 at once, without reading their bodies.
+func (a *App) limitInFlight(n int, next http.Handler) http.Handler {
+	slots := make(chan struct{}, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "5")
+			a.reject(w, unverifiedEvent, "busy", http.StatusServiceUnavailable, "too many deliveries in flight; try again")
+		}
+	})
+}
+
+// eventLabel is the metrics label of a verified delivery's event: the
+// events deploybot handles and ping by name, anything else "other".
+func (a *App) eventLabel(event string) string {
+	if _, ok := a.handlers[event]; ok || event == "ping" {
+		return event
+	}
+	return "other"
+}
+
 // hook is the webhook intake: verify, dedupe, persist and enqueue in one
 // transaction, answer 202. The work happens in the queue.
 func (a *App) hook(w http.ResponseWriter, r *http.Request) {
-	event := r.Header.Get("X-GitHub-Event")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			a.reject(w, event, "too_large", http.StatusRequestEntityTooLarge, "payload over 25 MB")
+			a.reject(w, unverifiedEvent, "too_large", http.StatusRequestEntityTooLarge, "payload over 25 MB")
 			return
 		}
-		a.reject(w, event, "unreadable", http.StatusBadRequest, "cannot read body")
+		a.reject(w, unverifiedEvent, "unreadable", http.StatusBadRequest, "cannot read body")
 		return
 	}
 	// ValidateSignature compares in constant time (hmac.Equal).
 	if err := github.ValidateSignature(r.Header.Get(github.SHA256SignatureHeader), body, a.secret); err != nil {
-		a.reject(w, event, "bad_signature", http.StatusUnauthorized, "signature does not match")
+		a.reject(w, unverifiedEvent, "bad_signature", http.StatusUnauthorized, "signature does not match")
 		return
 	}
+	event := r.Header.Get("X-GitHub-Event")
+	label := a.eventLabel(event)
 	delivery := r.Header.Get("X-GitHub-Delivery")
 	if event == "" || delivery == "" || len(delivery) > 100 {
-		a.reject(w, event, "bad_headers", http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery")
+		a.reject(w, label, "bad_headers", http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery")
 		return
 	}
 	var envelope struct {
@@ -57,11 +95,11 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 		} `json:"installation"`
 	}
 	if err := json.Unmarshal(body, &envelope); err != nil {
-		a.reject(w, event, "bad_json", http.StatusBadRequest, "payload is not JSON")
+		a.reject(w, label, "bad_json", http.StatusBadRequest, "payload is not JSON")
 		return
 	}
 	if _, ok := a.handlers[event]; !ok {
-		a.metrics.webhooks.WithLabelValues(event, "ignored").Inc()
+		a.metrics.webhooks.WithLabelValues(label, "ignored").Inc()
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
@@ -76,19 +114,20 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		a.Logger.Error().Err(err).Str("delivery", delivery).Msg("store webhook")
-		a.reject(w, event, "store_error", http.StatusServiceUnavailable, "try again")
+		a.reject(w, label, "store_error", http.StatusServiceUnavailable, "try again")
 		return
 	}
 	outcome := "queued"
 	if !isNew {
 		outcome = "duplicate"
 	}
-	a.metrics.webhooks.WithLabelValues(event, outcome).Inc()
+	a.metrics.webhooks.WithLabelValues(label, outcome).Inc()
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (a *App) reject(w http.ResponseWriter, event, outcome string, code int, msg string) {
-	a.metrics.webhooks.WithLabelValues(event, outcome).Inc()
+// reject answers an error; label is unverifiedEvent or an eventLabel.
+func (a *App) reject(w http.ResponseWriter, label, outcome string, code int, msg string) {
+	a.metrics.webhooks.WithLabelValues(label, outcome).Inc()
 	http.Error(w, msg, code)
 }
 

@@ -18,7 +18,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
 		registry: reg,
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "deploybot_webhooks_total", Help: "Webhook deliveries received, by event and outcome.",
+			Name: "deploybot_webhooks_total", Help: "Webhook deliveries received, by event and outcome. " +
+				"The event is \"unverified\" until the signature is checked, then the event name if deploybot knows it, else \"other\".",
 		}, []string{"event", "outcome"}),
 		githubRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "deploybot_github_requests_total", Help: "GitHub API requests, by method and status code.",

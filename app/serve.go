@@ -17,7 +17,7 @@ func Serve(ctx context.Context, s Settings) error {
 		a.Close(context.Background())
 		return err
 	}
-	srv := &http.Server{Addr: s.Addr, Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(s.Addr, a.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	a.Logger.Info().Str("addr", s.Addr).Str("database", string(a.Store.Dialect())).Msg("deploybot serving")
@@ -33,4 +33,18 @@ func Serve(ctx context.Context, s Settings) error {
 		return nil
 	}
 	return err
+}
+
+// newServer bounds what one client can hold: headers within 10s and 64 KB,
+// a whole request (up to a 25 MB delivery) within a minute, an answer
+// within a minute, an idle keep-alive connection for two minutes.
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr: addr, Handler: h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }

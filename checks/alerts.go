@@ -17,43 +17,6 @@ import (
 // severity thresholds, alert rows) and the small Markdown helpers every
 // gate of this package may use (mdTable, mdLink, listSome).
 
-// maxPages bounds every paginated listing so a misbehaving Link header can
-// never loop forever; hitting it is an error (the gate fails closed).
-const maxPages = 100
-
-// pageRef is where the next page of a listing starts: a page number
-// (offset pagination) or an after-cursor (cursor pagination, e.g.
-// Dependabot). The zero value is the first page.
-type pageRef struct {
-	Number int
-	After  string
-}
-
-// listAll calls fetch for every page, following GitHub's Link header
-// (rel="next" with either page= or after=), and returns every item.
-func listAll[T any](fetch func(p pageRef) ([]T, *github.Response, error)) ([]T, error) {
-	var all []T
-	var p pageRef
-	for range maxPages {
-		items, resp, err := fetch(p)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		switch {
-		case resp == nil:
-			return all, nil
-		case resp.After != "" && resp.After != p.After:
-			p = pageRef{After: resp.After}
-		case resp.NextPage != 0 && resp.NextPage != p.Number:
-			p = pageRef{Number: resp.NextPage}
-		default:
-			return all, nil
-		}
-	}
-	return nil, fmt.Errorf("more than %d pages", maxPages)
-}
-
 // notEnabled reports whether err is GitHub answering 403 or 404 for a
 // security feature, which means the feature is off for the repository or
 // not available to the app, and returns GitHub's message. Rate limits (also

@@ -44,23 +44,16 @@ func (g Artifacts) Evaluate(ctx context.Context, in Input) (Result, error) {
 		id = rel.GetID()
 	}
 
-	var assets []*github.ReleaseAsset
-	opts := &github.ListOptions{PerPage: 100}
-	for {
-		page, resp, err := in.GitHub.Repositories.ListReleaseAssets(ctx, in.Owner, in.Name, id, opts)
-		if err != nil {
-			if clientErrorStatus(err) == http.StatusNotFound {
-				r.Verdict = Block
-				r.Reason = fmt.Sprintf("release %s no longer exists on GitHub; publish it again and deploy its tag", tag)
-				return r, nil
-			}
-			return Result{}, fmt.Errorf("list assets of release %s: %w", tag, err)
+	assets, err := ListAll("release assets", func(p PageRef) ([]*github.ReleaseAsset, *github.Response, error) {
+		return in.GitHub.Repositories.ListReleaseAssets(ctx, in.Owner, in.Name, id, &github.ListOptions{PerPage: 100, Page: p.Number})
+	})
+	if err != nil {
+		if clientErrorStatus(err) == http.StatusNotFound {
+			r.Verdict = Block
+			r.Reason = fmt.Sprintf("release %s no longer exists on GitHub; publish it again and deploy its tag", tag)
+			return r, nil
 		}
-		assets = append(assets, page...)
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return Result{}, fmt.Errorf("list assets of release %s: %w", tag, err)
 	}
 
 	var problems []string

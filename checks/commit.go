@@ -35,6 +35,7 @@ func (c CheckState) OK() bool {
 // the latest status per context on in.SHA.
 func fetchCheckStates(ctx context.Context, in Input) ([]CheckState, error) {
 	var out []CheckState
+	runPages := pager{what: "check runs"}
 	opts := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
 	for {
 		res, resp, err := in.GitHub.Checks.ListCheckRunsForRef(ctx, in.Owner, in.Name, in.SHA, opts)
@@ -47,11 +48,14 @@ func fetchCheckStates(ctx context.Context, in Input) ([]CheckState, error) {
 				URL: cr.GetHTMLURL(), AppID: cr.GetApp().GetID(), AppSlug: cr.GetApp().GetSlug(), CheckSuiteID: cr.GetCheckSuite().GetID(),
 			})
 		}
-		if resp.NextPage == 0 {
+		if !runPages.nextNumber(resp, len(res.CheckRuns), &opts.Page) {
 			break
 		}
-		opts.Page = resp.NextPage
 	}
+	if err := runPages.err(); err != nil {
+		return nil, fmt.Errorf("list check runs on %s: %w", short(in.SHA), err)
+	}
+	statusPages := pager{what: "commit statuses"}
 	sopts := &github.ListOptions{PerPage: 100}
 	for {
 		combined, resp, err := in.GitHub.Repositories.GetCombinedStatus(ctx, in.Owner, in.Name, in.SHA, sopts)
@@ -70,10 +74,12 @@ func fetchCheckStates(ctx context.Context, in Input) ([]CheckState, error) {
 			}
 			out = append(out, c)
 		}
-		if resp.NextPage == 0 {
+		if !statusPages.nextNumber(resp, len(combined.Statuses), &sopts.Page) {
 			break
 		}
-		sopts.Page = resp.NextPage
+	}
+	if err := statusPages.err(); err != nil {
+		return nil, fmt.Errorf("read commit statuses on %s: %w", short(in.SHA), err)
 	}
 	return out, nil
 }

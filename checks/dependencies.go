@@ -26,7 +26,7 @@ func (g Dependencies) Evaluate(ctx context.Context, in Input) (Result, error) {
 	// Only the severities that block are asked for; the listing is cursor
 	// paginated (after=).
 	filter := strings.Join(severitiesAtOrAbove(threshold), ",")
-	alerts, err := listAll(func(p pageRef) ([]*github.DependabotAlert, *github.Response, error) {
+	alerts, err := ListAll("Dependabot alerts", func(p pageRef) ([]*github.DependabotAlert, *github.Response, error) {
 		opts := &github.ListAlertsOptions{State: github.String("open"), Severity: github.String(filter),
 			ListCursorOptions: github.ListCursorOptions{PerPage: 100, After: p.After}}
 		opts.ListOptions.Page = p.Number

@@ -204,40 +204,36 @@ type migrationDiff struct {
 // the cap is reached.
 func (g Migrations) compare(ctx context.Context, in Input, base, head string) (migrationDiff, error) {
 	var c migrationDiff
-	seen := map[string]bool{}
-	total := 0
-	opts := &github.ListOptions{PerPage: 100}
-	for {
-		res, resp, err := in.GitHub.Repositories.CompareCommits(ctx, in.Owner, in.Name, base, head, opts)
-		if err != nil {
-			var er *github.ErrorResponse
-			if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
-				c.missing = true
-				return c, nil
-			}
-			return c, fmt.Errorf("compare %s...%s: %w", short(base), short(head), err)
-		}
-		if opts.Page <= 1 {
+	files, more, err := ReadPages(func(p PageRef) ([]*github.CommitFile, *github.Response, error) {
+		res, resp, err := in.GitHub.Repositories.CompareCommits(ctx, in.Owner, in.Name, base, head, &github.ListOptions{PerPage: 100, Page: p.Number})
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case p.Number <= 1:
 			c.status = res.GetStatus()
+		case len(res.Files) == 0:
+			return nil, nil, nil // a later page without files: the list ended
 		}
-		if opts.Page > 1 && len(res.Files) == 0 {
-			break
+		return res.Files, resp, nil
+	})
+	if err != nil {
+		var er *github.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
+			c.missing = true
+			return c, nil
 		}
-		total += len(res.Files)
-		for _, f := range res.Files {
-			for _, name := range []string{f.GetFilename(), f.GetPreviousFilename()} {
-				if name != "" && !seen[name] && matchMigrationPaths(g.Config.Paths, name) {
-					seen[name] = true
-					c.matched = append(c.matched, name)
-				}
+		return c, fmt.Errorf("compare %s...%s: %w", short(base), short(head), err)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		for _, name := range []string{f.GetFilename(), f.GetPreviousFilename()} {
+			if name != "" && !seen[name] && matchMigrationPaths(g.Config.Paths, name) {
+				seen[name] = true
+				c.matched = append(c.matched, name)
 			}
 		}
-		if resp.NextPage == 0 || total >= compareFilesCap {
-			break
-		}
-		opts.Page = resp.NextPage
 	}
-	c.capped = total >= compareFilesCap
+	c.capped = more || len(files) >= compareFilesCap
 	return c, nil
 }
 

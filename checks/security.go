@@ -31,7 +31,7 @@ func (g Security) Evaluate(ctx context.Context, in Input) (Result, error) {
 	var blocking []alertRow
 	below := 0
 
-	codeAlerts, err := listAll(func(p pageRef) ([]*github.Alert, *github.Response, error) {
+	codeAlerts, err := ListAll("code scanning alerts", func(p pageRef) ([]*github.Alert, *github.Response, error) {
 		return in.GitHub.CodeScanning.ListAlertsForRepo(ctx, in.Owner, in.Name, &github.AlertListOptions{
 			State: "open", ListOptions: github.ListOptions{PerPage: 100, Page: p.Number}})
 	})
@@ -52,7 +52,7 @@ func (g Security) Evaluate(ctx context.Context, in Input) (Result, error) {
 	}
 
 	// The alert's `secret` field holds the leaked value: it is never read.
-	secretAlerts, err := listAll(func(p pageRef) ([]*github.SecretScanningAlert, *github.Response, error) {
+	secretAlerts, err := ListAll("secret scanning alerts", func(p pageRef) ([]*github.SecretScanningAlert, *github.Response, error) {
 		return in.GitHub.SecretScanning.ListAlertsForRepo(ctx, in.Owner, in.Name, &github.SecretScanningAlertListOptions{
 			State: "open", ListOptions: github.ListOptions{PerPage: 100, Page: p.Number}})
 	})

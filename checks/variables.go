@@ -119,56 +119,53 @@ func joinNames(names []string) string {
 // envVariableNames lists the names of the environment's variables (all
 // pages). A 404 or 403 is returned as status, not as an error.
 func envVariableNames(ctx context.Context, in Input, env string) ([]string, int, error) {
-	var names []string
-	opts := &github.ListOptions{PerPage: 30}
-	for {
+	vars, err := ListAll("variables", func(p PageRef) ([]*github.ActionsVariable, *github.Response, error) {
 		// go-github puts env into the path as is; escape it here.
-		res, resp, err := in.GitHub.Actions.ListEnvVariables(ctx, in.Owner, in.Name, url.PathEscape(env), opts)
-		if err != nil {
-			if st := clientErrorStatus(err); st != 0 {
-				return nil, st, nil
-			}
-			return nil, 0, fmt.Errorf("list variables of environment %s: %w", env, err)
+		res, resp, err := in.GitHub.Actions.ListEnvVariables(ctx, in.Owner, in.Name, url.PathEscape(env), &github.ListOptions{PerPage: 30, Page: p.Number})
+		if res == nil {
+			return nil, resp, err
 		}
-		for _, v := range res.Variables {
-			names = append(names, v.Name)
+		return res.Variables, resp, err
+	})
+	if err != nil {
+		if st := clientErrorStatus(err); st != 0 {
+			return nil, st, nil
 		}
-		if resp.NextPage == 0 {
-			return names, 0, nil
-		}
-		opts.Page = resp.NextPage
+		return nil, 0, fmt.Errorf("list variables of environment %s: %w", env, err)
 	}
+	var names []string
+	for _, v := range vars {
+		names = append(names, v.Name)
+	}
+	return names, 0, nil
 }
 
 // envSecretNames lists the names of the environment's secrets (all pages).
 // go-github v62's ListEnvSecrets uses /repositories/{id}/…, which GitHub's
 // REST description does not have, so the documented path is built here.
 func envSecretNames(ctx context.Context, in Input, env string) ([]string, int, error) {
-	var names []string
-	page := 1
-	for {
+	secrets, err := ListAll("secrets", func(p PageRef) ([]*github.Secret, *github.Response, error) {
 		u := fmt.Sprintf("repos/%s/%s/environments/%s/secrets?per_page=100&page=%d",
-			url.PathEscape(in.Owner), url.PathEscape(in.Name), url.PathEscape(env), page)
+			url.PathEscape(in.Owner), url.PathEscape(in.Name), url.PathEscape(env), max(p.Number, 1))
 		req, err := in.GitHub.NewRequest("GET", u, nil)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		var secrets github.Secrets
-		resp, err := in.GitHub.Do(ctx, req, &secrets)
-		if err != nil {
-			if st := clientErrorStatus(err); st != 0 {
-				return nil, st, nil
-			}
-			return nil, 0, fmt.Errorf("list secrets of environment %s: %w", env, err)
+		var page github.Secrets
+		resp, err := in.GitHub.Do(ctx, req, &page)
+		return page.Secrets, resp, err
+	})
+	if err != nil {
+		if st := clientErrorStatus(err); st != 0 {
+			return nil, st, nil
 		}
-		for _, s := range secrets.Secrets {
-			names = append(names, s.Name)
-		}
-		if resp.NextPage == 0 {
-			return names, 0, nil
-		}
-		page = resp.NextPage
+		return nil, 0, fmt.Errorf("list secrets of environment %s: %w", env, err)
 	}
+	var names []string
+	for _, s := range secrets {
+		names = append(names, s.Name)
+	}
+	return names, 0, nil
 }
 
 // clientErrorStatus returns 404 or 403 when err is GitHub answering that

@@ -25,24 +25,41 @@ type Comment struct {
 
 // OnComment runs a command (DESIGN.md §4). Anything it cannot run gets one
 // short reply and nothing else; only GitHub and store failures are returned
-// (and retried).
+// (and retried). The author's role is read first: users below triage get no
+// 👀, and every reply is spent from the author's budget on this pull request
+// (replylimit.go), so commenting cannot make deploybot write at will.
 func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) error {
 	cmd, err := ParseCommand(c.Body)
 	if errors.Is(err, ErrNotACommand) {
 		return nil
 	}
-	if _, _, rerr := gh.Reactions.CreateIssueCommentReaction(ctx, c.Owner, c.Repo, c.CommentID, "eyes"); rerr != nil {
-		return fmt.Errorf("react to comment %d: %w", c.CommentID, rerr)
+	role, rerr := s.Permission(ctx, gh, c.Owner, c.Repo, c.Author)
+	if rerr != nil {
+		return rerr
+	}
+	ctx = withKnownRole(ctx, c.Owner, c.Repo, c.Author, role)
+	if trusted(role) {
+		if _, _, rerr := gh.Reactions.CreateIssueCommentReaction(ctx, c.Owner, c.Repo, c.CommentID, "eyes"); rerr != nil {
+			return fmt.Errorf("react to comment %d: %w", c.CommentID, rerr)
+		}
 	}
 	if err != nil {
-		return s.reply(ctx, gh, c, err.Error())
+		return s.reply(ctx, gh, c, role, err.Error())
 	}
 	var msg string
 	switch cmd.Name {
-	case CmdHelp:
-		msg, err = s.help(ctx, gh, c)
-	case CmdEnvironments:
-		msg, err = s.environments(ctx, gh, c)
+	case CmdHelp, CmdEnvironments:
+		ok, least, derr := s.deploysSomewhere(ctx, gh, c, role)
+		switch {
+		case derr != nil:
+			err = derr
+		case !ok:
+			msg = noDeployRights(c, cmd, role, least)
+		case cmd.Name == CmdHelp:
+			msg, err = s.help(ctx, gh, c)
+		default:
+			msg, err = s.environments(ctx, gh, c)
+		}
 	case CmdLock:
 		msg, err = s.lockCommand(ctx, gh, c, cmd)
 	case CmdUnlock:
@@ -56,7 +73,7 @@ func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) e
 		return fmt.Errorf("/%s on #%d: %w", cmd.Name, c.Number, err)
 	}
 	if msg != "" {
-		return s.reply(ctx, gh, c, msg)
+		return s.reply(ctx, gh, c, role, msg)
 	}
 	return nil
 }
@@ -218,6 +235,9 @@ func resolveCommit(ctx context.Context, gh *github.Client, c Comment, ref string
 // `permission` field folds maintain into write and triage into read, so the
 // precise `role_name` is preferred.
 func (s *Service) Permission(ctx context.Context, gh *github.Client, owner, repo, user string) (config.Permission, error) {
+	if role, ok := roleFromContext(ctx, owner, repo, user); ok {
+		return role, nil // OnComment read it for this command
+	}
 	// go-github v62's RepositoryPermissionLevel has no role_name, so decode
 	// the documented response ourselves.
 	req, err := gh.NewRequest("GET", fmt.Sprintf("repos/%s/%s/collaborators/%s/permission", owner, repo, url.PathEscape(user)), nil)
@@ -243,7 +263,13 @@ func (s *Service) Permission(ctx context.Context, gh *github.Client, owner, repo
 	return config.PermissionNone, nil
 }
 
-func (s *Service) reply(ctx context.Context, gh *github.Client, c Comment, msg string) error {
+// reply answers a command when the author's reply budget on this pull
+// request allows; over it, the answer is dropped (the command has run).
+func (s *Service) reply(ctx context.Context, gh *github.Client, c Comment, role config.Permission, msg string) error {
+	ok, err := s.Store.TakeReply(ctx, c.Owner+"/"+c.Repo, c.Number, c.Author, replyBudget(role), s.now())
+	if err != nil || !ok {
+		return err
+	}
 	return s.postReply(ctx, gh, c.Owner, c.Repo, c.Number, c.Author, msg)
 }
 

@@ -374,25 +374,27 @@ func gateSummary(res checks.Result) string {
 // deployment's commit to their ids (all pages).
 func (r *run) ownCheckRuns(ctx context.Context) (map[string]int64, error) {
 	found := map[string]int64{}
-	opts := &github.ListCheckRunsOptions{Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: 100}}
+	var appID *int64
 	if r.svc.AppID != 0 {
-		opts.AppID = github.Int64(r.svc.AppID)
+		appID = github.Int64(r.svc.AppID)
 	}
-	for {
-		res, resp, err := r.gh.Checks.ListCheckRunsForRef(ctx, r.owner, r.repo, r.d.SHA, opts)
-		if err != nil {
-			return nil, fmt.Errorf("find check runs after restart: %w", err)
+	runs, err := checks.ListAll("check runs", func(p checks.PageRef) ([]*github.CheckRun, *github.Response, error) {
+		res, resp, err := r.gh.Checks.ListCheckRunsForRef(ctx, r.owner, r.repo, r.d.SHA, &github.ListCheckRunsOptions{
+			Filter: github.String("all"), AppID: appID, ListOptions: github.ListOptions{PerPage: 100, Page: p.Number}})
+		if res == nil {
+			return nil, resp, err
 		}
-		for _, cr := range res.CheckRuns {
-			if cr.GetExternalID() != "" {
-				found[cr.GetExternalID()] = cr.GetID()
-			}
-		}
-		if resp.NextPage == 0 {
-			return found, nil
-		}
-		opts.Page = resp.NextPage
+		return res.CheckRuns, resp, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find check runs after restart: %w", err)
 	}
+	for _, cr := range runs {
+		if cr.GetExternalID() != "" {
+			found[cr.GetExternalID()] = cr.GetID()
+		}
+	}
+	return found, nil
 }
 
 func (r *run) detailsURL() *string {

@@ -21,13 +21,17 @@ func (h *CheckRun) Handles() []string { return []string{"check_run"} }
 func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.CheckRunEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode check_run: %w", err)
+		return decodeError("check_run", err)
 	}
 	if event.GetAction() == "completed" {
 		return h.checksChanged(ctx, &event, event.GetCheckRun().GetApp(), event.GetCheckRun().GetHeadSHA())
 	}
-	if event.GetAction() != "requested_action" || event.GetRequestedAction().Identifier != "rollback" {
+	if event.GetAction() != "requested_action" || event.GetRequestedAction() == nil || event.GetRequestedAction().Identifier != "rollback" {
 		return nil
+	}
+	if err := require("check_run", field{"repository", event.GetRepo() != nil}, field{"installation", event.GetInstallation().GetID() != 0},
+		field{"check_run", event.GetCheckRun().GetID() != 0}, field{"sender", event.GetSender().GetLogin() != ""}); err != nil {
+		return err
 	}
 	if app := event.GetCheckRun().GetApp(); app != nil && app.GetID() != h.AppID {
 		return nil // another app's check run

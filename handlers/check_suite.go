@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -18,7 +17,7 @@ func (h *CheckSuite) Handles() []string { return []string{"check_suite"} }
 func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.CheckSuiteEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode check_suite: %w", err)
+		return decodeError("check_suite", err)
 	}
 	if event.GetAction() != "completed" {
 		return nil
@@ -33,6 +32,9 @@ func (b *Base) checksChanged(ctx context.Context, event githubapp.InstallationSo
 		return nil
 	}
 	repo := repositoryOf(event)
+	if err := require("checks", field{"repository", repo.GetFullName() != ""}, field{"head SHA", sha != ""}); err != nil {
+		return err
+	}
 	ctx, logger := githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(event), repo)
 	logger.Debug().Str("sha", sha).Msg("checks changed; resuming deployments waiting on this commit")
 	return b.Deploy.OnCommitChecksChanged(ctx, repo.GetFullName(), sha)

@@ -21,7 +21,7 @@ func (h *Deployment) Handles() []string { return []string{"deployment"} }
 func (h *Deployment) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.DeploymentEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode deployment: %w", err)
+		return decodeError("deployment", err)
 	}
 	// go-github v62 does not decode deployment.performed_via_github_app.
 	var via struct {
@@ -32,6 +32,10 @@ func (h *Deployment) Handle(ctx context.Context, eventType, deliveryID string, p
 		} `json:"deployment"`
 	}
 	_ = json.Unmarshal(payload, &via)
+	if err := require("deployment", field{"repository", event.GetRepo() != nil}, field{"installation", event.GetInstallation().GetID() != 0},
+		field{"deployment", event.GetDeployment().GetID() != 0}); err != nil {
+		return err
+	}
 	installationID := githubapp.GetInstallationIDFromEvent(&event)
 	ctx, logger := githubapp.PrepareRepoContext(ctx, installationID, event.GetRepo())
 	own := event.GetDeployment().GetCreator().GetLogin() == h.botLogin() ||

@@ -20,10 +20,15 @@ func (h *DeploymentProtectionRule) Handles() []string { return []string{"deploym
 func (h *DeploymentProtectionRule) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.DeploymentProtectionRuleEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode deployment_protection_rule: %w", err)
+		return decodeError("deployment_protection_rule", err)
 	}
 	if event.GetAction() != "requested" {
 		return nil
+	}
+	if err := require("deployment_protection_rule", field{"repository", event.GetRepo() != nil},
+		field{"installation", event.GetInstallation().GetID() != 0}, field{"environment", event.GetEnvironment() != ""},
+		field{"deployment_callback_url", event.GetDeploymentCallbackURL() != ""}); err != nil {
+		return err
 	}
 	repo := event.GetRepo()
 	installationID := githubapp.GetInstallationIDFromEvent(&event)

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -19,10 +18,13 @@ func (h *DeploymentStatus) Handles() []string { return []string{"deployment_stat
 func (h *DeploymentStatus) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.DeploymentStatusEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode deployment_status: %w", err)
+		return decodeError("deployment_status", err)
 	}
 	if event.GetDeploymentStatus().GetCreator().GetLogin() == h.botLogin() {
 		return nil // deploybot's own status, echoed back
+	}
+	if err := require("deployment_status", field{"repository", event.GetRepo() != nil}, field{"deployment", event.GetDeployment().GetID() != 0}); err != nil {
+		return err
 	}
 	ctx, logger := githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(&event), event.GetRepo())
 	logger.Debug().Int64("deployment", event.GetDeployment().GetID()).Str("state", event.GetDeploymentStatus().GetState()).

@@ -19,7 +19,7 @@ func (h *IssueComment) Handles() []string { return []string{"issue_comment"} }
 func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.IssueCommentEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode issue_comment: %w", err)
+		return decodeError("issue_comment", err)
 	}
 	// Edited and deleted comments never run commands; nor do bots (including
 	// deploybot itself).
@@ -27,10 +27,12 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 		event.GetComment().GetUser().GetType() == "Bot" || event.GetComment().GetUser().GetLogin() == h.botLogin() {
 		return nil
 	}
-	repo := event.GetRepo()
-	if repo == nil || event.GetIssue() == nil || event.GetComment() == nil {
-		return fmt.Errorf("issue_comment %s without repository, issue or comment; not a GitHub payload", deliveryID)
+	if err := require("issue_comment", field{"repository", event.GetRepo() != nil}, field{"installation", event.GetInstallation().GetID() != 0},
+		field{"issue", event.GetIssue().GetNumber() != 0}, field{"comment", event.GetComment().GetID() != 0},
+		field{"comment author", event.GetComment().GetUser().GetLogin() != ""}); err != nil {
+		return err
 	}
+	repo := event.GetRepo()
 	installationID := githubapp.GetInstallationIDFromEvent(&event)
 	ctx, logger := githubapp.PrepareRepoContext(ctx, installationID, repo)
 	logger.Debug().Int("issue", event.GetIssue().GetNumber()).Msg("comment received")

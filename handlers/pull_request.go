@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -20,10 +19,14 @@ func (h *PullRequest) Handles() []string { return []string{"pull_request"} }
 func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.PullRequestEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode pull_request: %w", err)
+		return decodeError("pull_request", err)
 	}
 	if event.GetAction() != "synchronize" {
 		return nil
+	}
+	if err := require("pull_request", field{"repository", event.GetRepo() != nil}, field{"number", event.GetNumber() != 0},
+		field{"head SHA", event.GetPullRequest().GetHead().GetSHA() != ""}); err != nil {
+		return err
 	}
 	repo := event.GetRepo()
 	ctx, logger := githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(&event), repo)

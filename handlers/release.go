@@ -19,11 +19,15 @@ func (h *Release) Handles() []string { return []string{"release"} }
 func (h *Release) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.ReleaseEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode release: %w", err)
+		return decodeError("release", err)
 	}
 	rel := event.GetRelease()
 	if event.GetAction() != "published" || rel == nil || rel.GetDraft() {
 		return nil
+	}
+	if err := require("release", field{"repository", event.GetRepo() != nil}, field{"installation", event.GetInstallation().GetID() != 0},
+		field{"tag", rel.GetTagName() != ""}); err != nil {
+		return err
 	}
 	repo := event.GetRepo()
 	installationID := githubapp.GetInstallationIDFromEvent(&event)

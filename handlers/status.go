@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/google/go-github/v62/github"
 )
@@ -17,7 +16,7 @@ func (h *Status) Handles() []string { return []string{"status"} }
 func (h *Status) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.StatusEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode status: %w", err)
+		return decodeError("status", err)
 	}
 	if event.GetState() == "pending" {
 		return nil // a new pending status cannot unblock anything

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -18,10 +17,13 @@ func (h *WorkflowRun) Handles() []string { return []string{"workflow_run"} }
 func (h *WorkflowRun) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var event github.WorkflowRunEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("decode workflow_run: %w", err)
+		return decodeError("workflow_run", err)
 	}
 	if event.GetAction() != "completed" || event.GetWorkflowRun().GetEvent() != "workflow_dispatch" {
 		return nil
+	}
+	if err := require("workflow_run", field{"repository", event.GetRepo().GetFullName() != ""}); err != nil {
+		return err
 	}
 	repo := event.GetRepo()
 	ctx, logger := githubapp.PrepareRepoContext(ctx, githubapp.GetInstallationIDFromEvent(&event), repo)

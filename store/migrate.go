@@ -104,6 +104,19 @@ var migrations = []string{
 	CREATE INDEX IF NOT EXISTS deployments_deadline ON deployments (finished_at, deadline);
 	ALTER TABLE deliveries ADD COLUMN processed_at BIGINT NOT NULL DEFAULT 0;
 	CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries (received_at);`,
+	// reply_limits counts deploybot's replies to one user on one pull
+	// request or issue in a window (no amplification; DESIGN.md §4). kind
+	// names the budget: "untrusted" (below triage) or "reply" (everyone).
+	`CREATE TABLE IF NOT EXISTS reply_limits (
+		repo TEXT NOT NULL,
+		pr_number BIGINT NOT NULL,
+		login TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		window_start BIGINT NOT NULL,
+		replies INTEGER NOT NULL,
+		PRIMARY KEY (repo, pr_number, login, kind)
+	);
+	CREATE INDEX IF NOT EXISTS reply_limits_window ON reply_limits (window_start);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.
