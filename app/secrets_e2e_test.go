@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/store/storetest"
 )
 
@@ -99,13 +101,14 @@ func TestNoSecretReachesLogsCommentsChecksOrStatuses(t *testing.T) {
 	}
 
 	secrets := map[string]string{
-		"webhook secret":         sandboxWebhookSecret,
-		"executor secret":        sandboxExecutorSecret,
-		"executor URL token":     plantedExecutorToken,
-		"health/flags URL key":   plantedHealthKey,
-		"flag service content":   plantedFlagValue,
-		"environment variable":   plantedVariable,
-		"App private key (body)": pemBody(t, s.Sim.PrivateKeyPEM()),
+		"webhook secret":          sandboxWebhookSecret,
+		"executor secret":         sandboxExecutorSecret,
+		"repository executor key": hex.EncodeToString(deploy.ExecutorKey([]byte(sandboxExecutorSecret), SandboxRepoFull)),
+		"executor URL token":      plantedExecutorToken,
+		"health/flags URL key":    plantedHealthKey,
+		"flag service content":    plantedFlagValue,
+		"environment variable":    plantedVariable,
+		"App private key (body)":  pemBody(t, s.Sim.PrivateKeyPEM()),
 	}
 	tokens := s.Sim.IssuedTokens()
 	if len(tokens) == 0 {
