@@ -57,7 +57,8 @@ const SettingsHelp = `Settings (environment variables):
   DEPLOYBOT_ADDR                listen address, default :8080
   DEPLOYBOT_PUBLIC_URL          deploybot's public base URL, for log links in statuses and comments
   DATABASE_URL                  default sqlite:deploybot.db; postgres://… for several replicas
-  DEPLOYBOT_EXECUTOR_SECRET     server secret for webhook executor signatures; each repository signs with
+  DEPLOYBOT_EXECUTOR_SECRET     server secret for webhook executor signatures (webhook steps are refused
+                                without it); each repository signs with
                                 HMAC-SHA256(secret, "owner/repo") as its key
   DEPLOYBOT_EGRESS_ALLOW        hosts and CIDRs that URLs from repository config (flags, health checks,
                                 executors, backup hooks) may reach although not public, comma-separated,
