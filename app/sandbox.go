@@ -3,9 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -14,6 +12,7 @@ import (
 	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/internal/githubsim"
+	"github.com/deploybot/deploybot/internal/loopback"
 )
 
 // Sandbox is deploybot wired to the GitHub emulator and a local deploy
@@ -21,7 +20,7 @@ import (
 type Sandbox struct {
 	Sim    *githubsim.Sim
 	App    *App
-	Server *httptest.Server
+	Server *loopback.Server
 	Target *Target
 	Repo   *githubsim.Repo
 	opts   SandboxOptions
@@ -29,7 +28,7 @@ type Sandbox struct {
 
 // SandboxOptions configure a Sandbox.
 type SandboxOptions struct {
-	TB          testing.TB // fails the test on emulator violations (optional)
+	TB          githubsim.TB // fails the test on emulator violations (optional)
 	DatabaseURL string
 	Logger      *zerolog.Logger
 	// Config is the repository's .github/deploy.yml; TARGET is replaced by
@@ -77,7 +76,11 @@ func NewSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
 	sim := githubsim.New(githubsim.Options{AppID: 1, AppSlug: "deploybot", TB: o.TB})
 	sim.AddInstallation(SandboxInstallationID, SandboxOwner)
 	repo := sim.AddRepo(SandboxOwner, SandboxRepo, "main")
-	target := NewTarget(sandboxExecutorSecret, SandboxRepoFull)
+	target, err := NewTarget(sandboxExecutorSecret, SandboxRepoFull)
+	if err != nil {
+		sim.Close()
+		return nil, err
+	}
 	cfg := o.Config
 	if cfg == "" {
 		cfg = SandboxConfig
@@ -97,7 +100,11 @@ func NewSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
 }
 
 func (s *Sandbox) startDeploybot(ctx context.Context) error {
-	s.Server = httptest.NewUnstartedServer(nil)
+	srv, err := loopback.NewUnstarted(nil)
+	if err != nil {
+		return fmt.Errorf("start deploybot: %w", err)
+	}
+	s.Server = srv
 	logger := zerolog.Nop()
 	if s.opts.Logger != nil {
 		logger = *s.opts.Logger
@@ -105,7 +112,7 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 	a, err := New(ctx, Settings{
 		AppID: s.Sim.AppID(), PrivateKey: s.Sim.PrivateKeyPEM(), WebhookSecret: sandboxWebhookSecret,
 		APIURL: s.Sim.URL, WebURL: "https://github.com/", DatabaseURL: s.opts.DatabaseURL,
-		ExecutorSecret: sandboxExecutorSecret, PublicURL: "http://" + s.Server.Listener.Addr().String(),
+		ExecutorSecret: sandboxExecutorSecret, PublicURL: s.Server.URL,
 		LogFormat: "json",
 		// The deploy target listens on loopback: opted in here, as an
 		// operator would for a deployer on deploybot's own host.
@@ -116,7 +123,7 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 		return fmt.Errorf("start deploybot: %w", err)
 	}
 	s.App = a
-	s.Server.Config.Handler = a.Handler()
+	s.Server.SetHandler(a.Handler())
 	s.Server.Start()
 	s.Sim.SetWebhookTarget(s.Server.URL+"/api/github/hook", sandboxWebhookSecret)
 	return a.Start(ctx)

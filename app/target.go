@@ -3,12 +3,13 @@ package app
 import (
 	"crypto/hmac"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 
 	"github.com/deploybot/deploybot/deploy"
+	"github.com/deploybot/deploybot/internal/loopback"
 )
 
 // Target is a small deploy target for the demo and end-to-end tests: a
@@ -19,7 +20,7 @@ import (
 // a stand-in for deploybot.
 type Target struct {
 	URL string
-	srv *httptest.Server
+	srv *loopback.Server
 	key []byte // deploy.ExecutorKey of the server secret and the repository
 
 	mu      sync.Mutex
@@ -35,15 +36,18 @@ type Target struct {
 // NewTarget starts a target that deploys repo ("owner/repo") and verifies
 // requests with that repository's key, derived from deploybot's executor
 // secret.
-func NewTarget(secret, repo string) *Target {
+func NewTarget(secret, repo string) (*Target, error) {
 	t := &Target{key: deploy.ExecutorKey([]byte(secret), repo), live: map[string]string{}, bad: map[string]bool{},
 		refuse: map[string]bool{}, changed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hooks/{env}", t.hook)
 	mux.HandleFunc("GET /healthz/{env}", t.health)
-	t.srv = httptest.NewServer(mux)
-	t.URL = t.srv.URL
-	return t
+	srv, err := loopback.New(mux)
+	if err != nil {
+		return nil, fmt.Errorf("deploy target: %w", err)
+	}
+	t.srv, t.URL = srv, srv.URL
+	return t, nil
 }
 
 // Close stops the target.

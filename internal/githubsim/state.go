@@ -10,13 +10,21 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
+
+	"github.com/deploybot/deploybot/internal/loopback"
 )
+
+// TB is the part of testing.TB the emulator uses (*testing.T satisfies
+// it); the demo runs the emulator without the testing package.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+}
 
 // Options configures a Sim. Every field is optional.
 type Options struct {
@@ -25,7 +33,7 @@ type Options struct {
 	AppName string // default AppSlug
 	// TB, when set, makes the Sim close itself and fail the test if any
 	// violation was recorded, at t.Cleanup.
-	TB testing.TB
+	TB TB
 	// Now is the clock used for timestamps of resources (created_at...).
 	// Authentication (JWT, token expiry) always uses the wall clock, because
 	// clients sign JWTs with the wall clock.
@@ -47,7 +55,7 @@ type Sim struct {
 	URL string
 
 	opts   Options
-	srv    *httptest.Server
+	srv    *loopback.Server
 	key    *rsa.PrivateKey
 	keyPEM []byte
 	spec   *spec
@@ -157,7 +165,11 @@ func New(opts Options) *Sim {
 	}
 	s.hookID = s.nextID("hook")
 	s.userLocked(s.botLogin()).Type = "Bot"
-	s.srv = httptest.NewServer(s)
+	srv, err := loopback.New(s)
+	if err != nil {
+		panic(fmt.Sprintf("githubsim: %v", err)) // no free loopback port: nothing can run
+	}
+	s.srv = srv
 	s.URL = s.srv.URL + "/"
 	s.wg.Add(1)
 	go s.deliverLoop()
@@ -178,7 +190,6 @@ func (s *Sim) Close() {
 		close(s.done)
 		s.wg.Wait()
 		s.hookClient.CloseIdleConnections()
-		s.srv.CloseClientConnections()
 		s.srv.Close()
 	})
 }
@@ -304,7 +315,7 @@ func (s *Sim) Violations() []error {
 }
 
 // AssertNoViolations fails tb for each recorded violation.
-func (s *Sim) AssertNoViolations(tb testing.TB) {
+func (s *Sim) AssertNoViolations(tb TB) {
 	tb.Helper()
 	for _, v := range s.Violations() {
 		tb.Errorf("%v", v)
