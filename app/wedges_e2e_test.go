@@ -176,3 +176,35 @@ func TestFinishThatGivesUpStillHandsOnTheEnvironment(t *testing.T) {
 		t.Errorf("executor called %d times, want 2", len(calls))
 	}
 }
+
+// A blocked deployment's summary is created by its finish step. When that
+// step is retried after the summary was created (here GitHub answers 502 to
+// the record edit that follows, more often than one request retries), the
+// retry finds the summary instead of creating a second one.
+func TestRetriedFinishFindsTheBlockedSummary(t *testing.T) {
+	s := newStoryWith(t, func(o *SandboxOptions) {
+		o.Config = gatedConfig
+		o.RetryPolicy = retrySoon{}
+	})
+	s.Repo.SetPermission("walt", "write")
+	pr, sha := s.openPR("feature/sql", "walt")
+	s.Repo.AddCheckRun(sha, "ci/test", "completed", "success")
+	s.Repo.AddCodeScanningAlert("critical", "go/sql-injection", "Database query built from user-controlled sources")
+	s.settle()
+	s.Sim.Inject(githubsim.Fault{Method: "PATCH", PathPrefix: "/repos/acme/shop/issues/comments/", N: 4, Status: http.StatusBadGateway})
+	s.comment(pr, "walt", "/deploy staging")
+
+	if d := s.deploymentsFinished(1)[0]; d.LatestState() != "failure" {
+		t.Fatalf("statuses = %v, want failure", states(d))
+	}
+	var summaries []githubsim.CheckRun
+	for _, cr := range s.Sim.CheckRuns(SandboxRepoFull, sha) {
+		if cr.Name == "deploy/staging" {
+			summaries = append(summaries, cr)
+		}
+	}
+	if len(summaries) != 1 || summaries[0].Conclusion != "failure" {
+		t.Fatalf("summary check runs = %+v, want one, failure", summaries)
+	}
+	contains(t, "record", s.deploybotComments(pr)[0], "blocked by security")
+}
