@@ -314,11 +314,6 @@ func evaluateGates(ctx context.Context, gates []checks.Gate, in checks.Input) ([
 
 func oneLine(s string) string { return truncate(strings.Join(strings.Fields(s), " "), 200) }
 
-// summaryOnly names the gates shown only in the summary deploy/<env>: they
-// are decided before anything waits, so a check run of their own would cost
-// a write per deployment and tell nothing the summary's table does not.
-func summaryOnly(gate string) bool { return gate == "permission" || gate == "lock" }
-
 func gateCheckName(env, gate string) string { return checkRunName(env) + ": " + gate }
 
 func gateExternalID(id int64, gate string) string { return fmt.Sprintf("%d/%s", id, gate) }
@@ -438,46 +433,4 @@ func (r *run) ownCheckRuns(ctx context.Context) (map[string]int64, error) {
 		}
 	}
 	return found, nil
-}
-
-func (r *run) detailsURL() *string {
-	if u := r.svc.logURL(r.d.ID); u != "" {
-		return github.String(u)
-	}
-	return nil
-}
-
-// syncSummary creates the summary check run deploy/<env>, or updates its
-// title and table while gates change.
-func (r *run) syncSummary(ctx context.Context, overall checks.Verdict) error {
-	title := "overall_status=" + string(overall)
-	if overall == checks.Wait {
-		title = "waiting for " + waitingFor(r.gateStates())
-	}
-	if r.recovering && r.d.CheckRunID == 0 {
-		found, err := r.ownCheckRuns(ctx)
-		if err != nil {
-			return err
-		}
-		r.d.CheckRunID = found[fmt.Sprint(r.d.ID)]
-	}
-	out := &github.CheckRunOutput{Title: github.String(truncate(title, 255)), Summary: github.String(truncate(r.checkSummary(), 65000))}
-	if r.d.CheckRunID != 0 {
-		_, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.owner, r.repo, r.d.CheckRunID, github.UpdateCheckRunOptions{
-			Name: checkRunName(r.d.Environment), Output: out})
-		if err != nil {
-			return fmt.Errorf("update check run %s: %w", checkRunName(r.d.Environment), err)
-		}
-		return nil
-	}
-	cr, _, err := r.gh.Checks.CreateCheckRun(ctx, r.owner, r.repo, github.CreateCheckRunOptions{
-		Name: checkRunName(r.d.Environment), HeadSHA: r.d.SHA, ExternalID: github.String(fmt.Sprint(r.d.ID)),
-		Status: github.String("in_progress"), StartedAt: &github.Timestamp{Time: r.d.CreatedAt}, Output: out,
-		DetailsURL: r.detailsURL(),
-	})
-	if err != nil {
-		return fmt.Errorf("create check run %s: %w", checkRunName(r.d.Environment), err)
-	}
-	r.d.CheckRunID = cr.GetID()
-	return nil
 }
