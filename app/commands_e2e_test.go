@@ -200,8 +200,10 @@ func TestManualLock(t *testing.T) {
 	} else {
 		contains(t, "failure status", blocked.Statuses[len(blocked.Statuses)-1].Description, "locked by @mia")
 	}
-	if cr := s.checkRun(waltSHA, "deploy/staging: lock"); cr.Conclusion != "failure" || !strings.Contains(cr.Output.Summary, "/unlock staging") {
-		t.Errorf("lock gate = %s %q", cr.Conclusion, cr.Output.Summary)
+	// The lock gate is a row of the summary, which says what to do about it.
+	if cr := s.checkRun(waltSHA, "deploy/staging"); cr.Conclusion != "failure" || !strings.Contains(cr.Output.Summary, "| `lock` | ⛔ BLOCK |") ||
+		!strings.Contains(cr.Output.Summary, "/unlock staging") {
+		t.Errorf("summary check run = %s %q", cr.Conclusion, cr.Output.Summary)
 	}
 
 	s.say(prMia, "mia", "/unlock staging")

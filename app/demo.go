@@ -118,7 +118,13 @@ func Demo(ctx context.Context, out io.Writer) error {
 		}
 	}
 	p.say("backup tags: %v", tags)
-	p.say("GitHub API requests made by deploybot: %d; emulator violations: %d", len(sim.Requests()), len(sim.Violations()))
+	writes := 0
+	for _, r := range sim.Requests() {
+		if r.Method != "GET" && r.Operation != "apps/create-installation-access-token" {
+			writes++
+		}
+	}
+	p.say("GitHub API requests made by deploybot: %d (%d of them writes); emulator violations: %d", len(sim.Requests()), writes, len(sim.Violations()))
 	if v := sim.Violations(); len(v) > 0 {
 		return fmt.Errorf("emulator recorded violations: %v", v)
 	}

@@ -107,6 +107,8 @@ func TestCriticalCodeScanningAlertBlocksDeploy(t *testing.T) {
 	pr, sha := s.openPR("feature/sql", "walt")
 	s.Repo.AddCheckRun(sha, "ci/test", "completed", "success")
 	alert := s.Repo.AddCodeScanningAlert("critical", "go/sql-injection", "Database query built from user-controlled sources")
+	s.settle() // the config push's deploy/config check is not part of the deploy
+	s.Sim.ResetRequests()
 	s.comment(pr, "walt", "/deploy staging")
 
 	d := s.deploymentsFinished(1)[0]
@@ -127,6 +129,14 @@ func TestCriticalCodeScanningAlertBlocksDeploy(t *testing.T) {
 	}
 	if len(sum.Actions) != 0 {
 		t.Errorf("a blocked deployment (nothing changed) offers %v", sum.Actions)
+	}
+	// The verdict is known when the summary is first written: it is created
+	// completed, and no check run is created and then completed.
+	if got := strings.Join(states(d), ","); got != "queued,failure" {
+		t.Errorf("statuses = %s, want queued,failure", got)
+	}
+	if w := countWrites(s.Sim.Requests()); w.ops["checks/update"] != 0 || w.ops["checks/create"] != 3 || w.ops["issues/update-comment"] != 1 {
+		t.Errorf("writes = %s; want checks, security and the summary each created once, completed, and the record edited once", w)
 	}
 	if calls, _ := s.Target.Calls(); len(calls) != 0 {
 		t.Errorf("a blocked deployment called the executor: %+v", calls)
@@ -152,7 +162,16 @@ func TestDryRunReportsEveryGate(t *testing.T) {
 	if ds := s.Sim.Deployments(SandboxRepoFull); len(ds) != 0 {
 		t.Fatalf("a dry run created %d deployments", len(ds))
 	}
-	for _, gate := range []string{"permission", "lock", "checks", "security"} {
+	summary := s.checkRun(sha, "deploy/staging").Output.Summary
+	for _, row := range []string{"| `permission` | ✅ PASS |", "| `lock` | ✅ PASS |"} {
+		contains(t, "dry-run summary check run", summary, row) // no check runs of their own
+	}
+	for _, cr := range s.Sim.CheckRuns(SandboxRepoFull, sha) {
+		if strings.HasSuffix(cr.Name, ": permission") || strings.HasSuffix(cr.Name, ": lock") {
+			t.Errorf("check run %s: permission and lock are rows of the summary only", cr.Name)
+		}
+	}
+	for _, gate := range []string{"checks", "security"} {
 		cr := s.checkRun(sha, "deploy/staging: "+gate)
 		if gate == "checks" && (cr.Conclusion != "neutral" || !strings.Contains(cr.Output.Title, "would wait")) {
 			t.Errorf("dry-run checks gate = %s/%s %q, want neutral \"would wait\" (CI pending; nothing stays in progress)", cr.Status, cr.Conclusion, cr.Output.Title)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,18 +152,18 @@ func TestRestartResumesWaitingDeployment(t *testing.T) {
 	pr, sha := s.openPR("feature/slow", "walt")
 	s.Target.MarkUnhealthy(sha)
 	s.comment(pr, "walt", "/deploy staging")
-	verifying := func() bool {
-		for _, d := range s.Sim.Deployments(SandboxRepoFull) {
-			for _, st := range d.Statuses {
-				if strings.HasPrefix(st.Description, "Verifying") {
-					return true
-				}
-			}
+	// Verification is under way once the health check failed twice (its
+	// retries are durable timers).
+	for {
+		n, probed := s.Target.Probes()
+		if n >= 2 {
+			break
 		}
-		return false
-	}
-	if err := s.Sim.WaitFor(s.ctx, verifying); err != nil {
-		t.Fatal("never reached verification")
+		select {
+		case <-probed:
+		case <-s.ctx.Done():
+			t.Fatal("never reached verification")
+		}
 	}
 	if err := s.Restart(s.ctx); err != nil {
 		t.Fatal(err)
@@ -175,14 +176,15 @@ func TestRestartResumesWaitingDeployment(t *testing.T) {
 	if calls, _ := s.Target.Calls(); len(calls) != 1 {
 		t.Fatalf("executor called %d times across the restart, want once", len(calls))
 	}
-	var verifyStatuses int
-	for _, st := range deps[0].Statuses {
-		if strings.HasPrefix(st.Description, "Verifying") {
-			verifyStatuses++
-		}
+	// Had verification restarted from scratch, the first check after the
+	// restart (healthy by then) would be its attempt 1.
+	record := s.deploybotComments(pr)[0]
+	m := regexp.MustCompile(`\| verify \| done \| .*\(attempt (\d+)\)`).FindStringSubmatch(record)
+	if m == nil {
+		t.Fatalf("record has no verify row with attempts:\n%s", record)
 	}
-	if verifyStatuses != 1 {
-		t.Errorf("verification restarted from scratch (%d 'Verifying' statuses)", verifyStatuses)
+	if n, _ := strconv.Atoi(m[1]); n < 2 {
+		t.Errorf("verification restarted from scratch: the health check passed on attempt %d", n)
 	}
 }
 

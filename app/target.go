@@ -31,6 +31,8 @@ type Target struct {
 	keys    []string
 	hold    chan struct{} // when set, deploy calls wait for it to close
 	changed chan struct{} // closed and replaced on every call
+	probes  int           // health requests answered
+	probed  chan struct{} // closed and replaced on every health request
 }
 
 // NewTarget starts a target that deploys repo ("owner/repo") and verifies
@@ -38,7 +40,7 @@ type Target struct {
 // secret.
 func NewTarget(secret, repo string) (*Target, error) {
 	t := &Target{key: deploy.ExecutorKey([]byte(secret), repo), live: map[string]string{}, bad: map[string]bool{},
-		refuse: map[string]bool{}, changed: make(chan struct{})}
+		refuse: map[string]bool{}, changed: make(chan struct{}), probed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hooks/{env}", t.hook)
 	mux.HandleFunc("GET /healthz/{env}", t.health)
@@ -96,6 +98,14 @@ func (t *Target) Calls() ([]deploy.StepPayload, []string) {
 // Changed returns a channel closed at the next executor call.
 func (t *Target) Changed() <-chan struct{} { t.mu.Lock(); defer t.mu.Unlock(); return t.changed }
 
+// Probes returns how many health requests the target answered, and a
+// channel closed at the next one.
+func (t *Target) Probes() (int, <-chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.probes, t.probed
+}
+
 func (t *Target) hook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -140,6 +150,9 @@ func (t *Target) health(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	sha := t.live[r.PathValue("env")]
 	bad := t.bad[sha]
+	t.probes++
+	close(t.probed)
+	t.probed = make(chan struct{})
 	t.mu.Unlock()
 	if sha == "" || bad {
 		http.Error(w, "unhealthy", http.StatusServiceUnavailable)

@@ -142,3 +142,34 @@ func TestExternalExecutorFinishesOnItsStatus(t *testing.T) {
 	}
 	contains(t, "record", strings.Join(s.deploybotComments(pr2), "\n"), "pods crashlooping")
 }
+
+// A release published by someone who may not deploy to staging gets a
+// deployment the permission gate blocks: permission has no check run of its
+// own; the summary, created once and already completed, says why.
+func TestReleaseByReaderIsBlockedInTheSummary(t *testing.T) {
+	s := newStory(t, triggersConfig)
+	s.Repo.SetPermission("octocat", "read")
+	sha := s.Repo.Commit("main", map[string]string{"cart.go": "v1.3"}, "cart")
+	s.settle()
+	s.Sim.ResetRequests()
+	s.Repo.CreateRelease("v1.3.0", "main", "v1.3.0", "notes", false, false)
+
+	d := s.deploymentsFinished(1)[0]
+	if got := strings.Join(states(d), ","); got != "queued,failure" {
+		t.Fatalf("statuses = %s, want queued,failure", got)
+	}
+	contains(t, "failure status", d.Statuses[1].Description, "permission")
+	sum := s.checkRun(sha, "deploy/staging")
+	if sum.Status != "completed" || sum.Conclusion != "failure" || sum.Output.Title != "overall_status=BLOCK" {
+		t.Errorf("summary = %s/%s %q", sum.Status, sum.Conclusion, sum.Output.Title)
+	}
+	contains(t, "summary", sum.Output.Summary, "| `permission` | ⛔ BLOCK | @octocat has read")
+	for _, cr := range s.Sim.CheckRuns(SandboxRepoFull, sha) {
+		if strings.HasSuffix(cr.Name, ": permission") || strings.HasSuffix(cr.Name, ": lock") {
+			t.Errorf("check run %s exists; permission and lock are rows of the summary", cr.Name)
+		}
+	}
+	if w := countWrites(s.Sim.Requests()); w.ops["checks/update"] != 0 {
+		t.Errorf("the blocked summary was created and then updated: %s", w)
+	}
+}

@@ -86,13 +86,15 @@ func TestRefusalNearTheEndStillHandsOnTheEnvironment(t *testing.T) {
 		state:  "success",
 		record: []string{"is live in **staging**", "GitHub refused to complete the check run (422 Validation Failed)"},
 	}, {
-		name: "verify: deployment status refused",
+		// Statuses change at phase changes only: past the executor the next
+		// one is the final status, which finish reports even when refused.
+		name: "finish: final deployment status refused",
 		fault: func(q *queuedBehind) githubsim.Fault {
 			first := q.Sim.Deployments(SandboxRepoFull)[0]
 			return githubsim.Fault{Method: "POST", PathPrefix: fmt.Sprintf("/repos/acme/shop/deployments/%d/statuses", first.ID)}
 		},
-		state:  "error",
-		record: []string{"stopped on a deploybot error", "422 Validation Failed"},
+		state:  "in_progress",
+		record: []string{"is live in **staging**", "GitHub refused to report the deployment status (422 Validation Failed)"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := newQueuedBehind(t, nil)
@@ -102,7 +104,16 @@ func TestRefusalNearTheEndStillHandsOnTheEnvironment(t *testing.T) {
 
 			q.release()
 			bySHA := map[string]githubsim.Deployment{}
-			for _, d := range q.deploymentsFinished(2) {
+			if err := q.Sim.WaitFor(q.ctx, func() bool {
+				for _, d := range q.Sim.Deployments(SandboxRepoFull) {
+					bySHA[d.SHA] = d
+				}
+				return bySHA[q.sha2].LatestState() == "success"
+			}); err != nil {
+				t.Fatalf("the queued deployment never succeeded (%v); staging was not handed on", states(bySHA[q.sha2]))
+			}
+			q.settle()
+			for _, d := range q.Sim.Deployments(SandboxRepoFull) {
 				bySHA[d.SHA] = d
 			}
 			if got := bySHA[q.sha2].LatestState(); got != "success" {
@@ -164,4 +175,36 @@ func TestFinishThatGivesUpStillHandsOnTheEnvironment(t *testing.T) {
 	if calls, _ := q.Target.Calls(); len(calls) != 2 {
 		t.Errorf("executor called %d times, want 2", len(calls))
 	}
+}
+
+// A blocked deployment's summary is created by its finish step. When that
+// step is retried after the summary was created (here GitHub answers 502 to
+// the record edit that follows, more often than one request retries), the
+// retry finds the summary instead of creating a second one.
+func TestRetriedFinishFindsTheBlockedSummary(t *testing.T) {
+	s := newStoryWith(t, func(o *SandboxOptions) {
+		o.Config = gatedConfig
+		o.RetryPolicy = retrySoon{}
+	})
+	s.Repo.SetPermission("walt", "write")
+	pr, sha := s.openPR("feature/sql", "walt")
+	s.Repo.AddCheckRun(sha, "ci/test", "completed", "success")
+	s.Repo.AddCodeScanningAlert("critical", "go/sql-injection", "Database query built from user-controlled sources")
+	s.settle()
+	s.Sim.Inject(githubsim.Fault{Method: "PATCH", PathPrefix: "/repos/acme/shop/issues/comments/", N: 4, Status: http.StatusBadGateway})
+	s.comment(pr, "walt", "/deploy staging")
+
+	if d := s.deploymentsFinished(1)[0]; d.LatestState() != "failure" {
+		t.Fatalf("statuses = %v, want failure", states(d))
+	}
+	var summaries []githubsim.CheckRun
+	for _, cr := range s.Sim.CheckRuns(SandboxRepoFull, sha) {
+		if cr.Name == "deploy/staging" {
+			summaries = append(summaries, cr)
+		}
+	}
+	if len(summaries) != 1 || summaries[0].Conclusion != "failure" {
+		t.Fatalf("summary check runs = %+v, want one, failure", summaries)
+	}
+	contains(t, "record", s.deploybotComments(pr)[0], "blocked by security")
 }

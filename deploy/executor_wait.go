@@ -126,10 +126,6 @@ func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error
 		}
 	}
 	if w.DispatchedAt.IsZero() {
-		desc := fmt.Sprintf("Dispatching %s for %s (step %d/%d)", cfg.Workflow, r.d.Environment, spec.Index, spec.Total)
-		if err := r.status(ctx, "in_progress", desc); err != nil {
-			return outcome{}, err
-		}
 		at, err := r.dispatch(ctx, spec)
 		if err != nil {
 			if permanent(err) {
@@ -146,7 +142,9 @@ func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error
 		}
 		if run != nil {
 			w.RunID, w.RunURL = run.GetID(), run.GetHTMLURL()
-			r.st.Result = mustJSON(w) // the status below links the run (statusLogURL)
+			// The deployment's in_progress status: it links the run a human
+			// watches (statusLogURL).
+			r.st.Result = mustJSON(w)
 			if err := r.status(ctx, "in_progress", fmt.Sprintf("Workflow run %d is deploying %s", run.GetID(), r.d.Environment)); err != nil {
 				return outcome{}, err
 			}

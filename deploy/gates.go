@@ -76,8 +76,9 @@ func (r *run) setGateStates(states []gateState) {
 }
 
 // gates evaluates the gates that have no verdict yet (or were waiting),
-// posts each as a check run `deploy/<env>: <gate>` and the summary
-// `deploy/<env>`, and then passes, blocks, or waits for an event.
+// posts each as a check run `deploy/<env>: <gate>` (permission and lock only
+// in the summary's table) and the summary `deploy/<env>`, and then passes,
+// blocks, or waits for an event.
 func (r *run) gates(ctx context.Context) (outcome, error) {
 	prev := r.gateStates()
 	in, err := r.gateInput(ctx)
@@ -110,8 +111,12 @@ func (r *run) gates(ctx context.Context) (outcome, error) {
 	if r.d.Task == TaskDryRun && overall == checks.Wait {
 		overall = checks.Pass // a dry run reports waiting as information
 	}
-	if err := r.syncSummary(ctx, overall); err != nil {
-		return outcome{}, err
+	if overall != checks.Block || r.d.CheckRunID != 0 {
+		// A blocked deployment's summary is created by finish, already
+		// completed (one write instead of a create and an update).
+		if err := r.syncSummary(ctx, overall); err != nil {
+			return outcome{}, err
+		}
 	}
 	switch overall {
 	case checks.Block:
@@ -125,15 +130,45 @@ func (r *run) gates(ctx context.Context) (outcome, error) {
 	case checks.Wait:
 		return r.awaitGates(ctx, prev, states)
 	}
-	if r.d.Task != TaskDryRun {
+	if r.d.Task != TaskDryRun && r.postsGatesPassed() {
 		if err := r.status(ctx, "in_progress", "Gates passed: "+gateNames(r.gateResults())); err != nil {
 			return outcome{}, err
 		}
 	}
-	if err := r.updateComment(ctx); err != nil {
-		return outcome{}, err
+	if r.recordShowsWait(prev) {
+		// The record said "waiting": it says "in progress" once the wait is
+		// over. Otherwise it is edited only when the deployment ends.
+		if err := r.updateComment(ctx); err != nil {
+			return outcome{}, err
+		}
 	}
 	return done("overall_status=" + string(overall)), nil
+}
+
+// postsGatesPassed reports whether the gates step posts the deployment's one
+// in_progress status. An external deployer gets its own (the "ready" signal
+// it acts on), and an Actions executor posts it once its run is found, so
+// that the status links the run.
+func (r *run) postsGatesPassed() bool {
+	switch r.env.Executor.Kind() {
+	case "external", "actions":
+		return false
+	}
+	return true
+}
+
+// recordShowsWait reports whether the record comment last said the
+// deployment was waiting: for its gates, or queued behind another one.
+func (r *run) recordShowsWait(prev []gateState) bool {
+	if slices.ContainsFunc(prev, func(g gateState) bool { return g.Verdict == checks.Wait }) {
+		return true
+	}
+	for _, st := range r.steps {
+		if st.Name == stepLock && st.Attempts > 1 {
+			return true // lock parked it at least once ("waited in queue")
+		}
+	}
+	return false
 }
 
 // awaitGates parks the deployment until a webhook about its commit or the
@@ -299,6 +334,9 @@ func (r *run) syncGateCheckRuns(ctx context.Context, prev, states []gateState) e
 	}
 	for i := range states {
 		g := &states[i]
+		if summaryOnly(g.Gate) {
+			continue
+		}
 		if j := indexGate(prev, g.Gate); j >= 0 && g.CheckRunID != 0 && sameResult(prev[j].Result, g.Result) {
 			continue
 		}
@@ -395,46 +433,4 @@ func (r *run) ownCheckRuns(ctx context.Context) (map[string]int64, error) {
 		}
 	}
 	return found, nil
-}
-
-func (r *run) detailsURL() *string {
-	if u := r.svc.logURL(r.d.ID); u != "" {
-		return github.String(u)
-	}
-	return nil
-}
-
-// syncSummary creates the summary check run deploy/<env>, or updates its
-// title and table while gates change.
-func (r *run) syncSummary(ctx context.Context, overall checks.Verdict) error {
-	title := "overall_status=" + string(overall)
-	if overall == checks.Wait {
-		title = "waiting for " + waitingFor(r.gateStates())
-	}
-	if r.recovering && r.d.CheckRunID == 0 {
-		found, err := r.ownCheckRuns(ctx)
-		if err != nil {
-			return err
-		}
-		r.d.CheckRunID = found[fmt.Sprint(r.d.ID)]
-	}
-	out := &github.CheckRunOutput{Title: github.String(truncate(title, 255)), Summary: github.String(truncate(r.checkSummary(), 65000))}
-	if r.d.CheckRunID != 0 {
-		_, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.owner, r.repo, r.d.CheckRunID, github.UpdateCheckRunOptions{
-			Name: checkRunName(r.d.Environment), Output: out})
-		if err != nil {
-			return fmt.Errorf("update check run %s: %w", checkRunName(r.d.Environment), err)
-		}
-		return nil
-	}
-	cr, _, err := r.gh.Checks.CreateCheckRun(ctx, r.owner, r.repo, github.CreateCheckRunOptions{
-		Name: checkRunName(r.d.Environment), HeadSHA: r.d.SHA, ExternalID: github.String(fmt.Sprint(r.d.ID)),
-		Status: github.String("in_progress"), StartedAt: &github.Timestamp{Time: r.d.CreatedAt}, Output: out,
-		DetailsURL: r.detailsURL(),
-	})
-	if err != nil {
-		return fmt.Errorf("create check run %s: %w", checkRunName(r.d.Environment), err)
-	}
-	r.d.CheckRunID = cr.GetID()
-	return nil
 }

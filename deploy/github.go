@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v62/github"
-
-	"github.com/deploybot/deploybot/checks"
 )
 
 // status posts a deployment status with deploybot's log link.
@@ -63,39 +61,6 @@ const (
 	rollbackLabel       = "Rollback"
 	rollbackDescription = "Redeploy the previous good version"
 )
-
-func (r *run) completeCheckRun(ctx context.Context, success bool) error {
-	if r.d.CheckRunID == 0 {
-		return nil
-	}
-	conclusion := "success"
-	if !success {
-		conclusion = "failure"
-	}
-	overall := checks.Overall(r.gateResults())
-	if overall == checks.Wait {
-		overall = checks.Pass
-	}
-	opts := github.UpdateCheckRunOptions{
-		Name:        checkRunName(r.d.Environment),
-		Status:      github.String("completed"),
-		Conclusion:  github.String(conclusion),
-		CompletedAt: &github.Timestamp{Time: r.svc.now()},
-		Output: &github.CheckRunOutput{
-			Title:   github.String("overall_status=" + string(overall)),
-			Summary: github.String(truncate(r.checkSummary(), 65000)),
-		},
-	}
-	if !success && r.d.PreviousSHA != "" && r.d.GitHubDeploymentID != 0 {
-		opts.Actions = []*github.CheckRunAction{{
-			Label: rollbackLabel, Description: rollbackDescription, Identifier: rollbackIdentifier,
-		}}
-	}
-	if _, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.owner, r.repo, r.d.CheckRunID, opts); err != nil {
-		return fmt.Errorf("complete check run: %w", err)
-	}
-	return nil
-}
 
 func githubMessage(err error) string {
 	var ge *github.ErrorResponse

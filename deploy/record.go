@@ -32,6 +32,13 @@ func (r *run) checkSummary() string {
 	var b strings.Builder
 	b.WriteString(headline(r.d) + "\n\n")
 	b.WriteString(checks.Table(r.gateResults()))
+	// permission and lock have no check run of their own: what to do about
+	// them (ask for access, /unlock) is said here.
+	for _, g := range r.gateResults() {
+		if summaryOnly(g.Gate) && g.Verdict != checks.Pass && g.Detail != "" {
+			fmt.Fprintf(&b, "\n**`%s`**: %s\n", g.Gate, g.Detail)
+		}
+	}
 	if r.d.Done() && r.d.State != store.StateSuccess {
 		b.WriteString("\n" + rollbackProcedure(r.d))
 	}

@@ -22,9 +22,6 @@ type backupResult struct {
 // backup tags the SHA live in the environment: the newest deployment (other
 // than this one) whose newest status is success.
 func (r *run) backup(ctx context.Context) (outcome, error) {
-	if err := r.status(ctx, "in_progress", "Backup: tagging what is live in "+r.d.Environment); err != nil {
-		return outcome{}, err
-	}
 	live, err := r.findLive(ctx)
 	if err != nil {
 		return outcome{}, err
@@ -103,9 +100,6 @@ func (r *run) databaseBackup(ctx context.Context) (outcome, error) {
 	if hook == nil || hook.Webhook == nil {
 		return done("migrations unchanged: no database backup needed"), nil
 	}
-	if err := r.status(ctx, "in_progress", "Backing up the database before migrations"); err != nil {
-		return outcome{}, err
-	}
 	res, err := r.svc.webhookExecutor().Run(ctx, hook.Webhook, r.stepJSON(ExecSpec{Action: "backup", Index: 1, Total: 1}), r.idempotencyKey())
 	if err != nil {
 		if r.st.Attempts < 3 {
@@ -132,10 +126,9 @@ func (r *run) execute(ctx context.Context) (outcome, error) {
 	case "actions":
 		return r.executeActions(ctx, spec)
 	}
-	desc := fmt.Sprintf("Deploying %s to %s (%s, step %d/%d)", short(r.d.SHA), r.d.Environment, r.d.Strategy, spec.Index, spec.Total)
-	if err := r.status(ctx, "in_progress", desc); err != nil {
-		return outcome{}, err
-	}
+	// No status per step: the deployment is in_progress since its gates
+	// passed, and statuses change at phase changes only (GitHub's write
+	// budget); the record's step table shows the progress.
 	res, err := r.svc.webhookExecutor().Run(ctx, r.env.Executor.Webhook, r.stepJSON(spec), r.idempotencyKey())
 	if err != nil {
 		if r.st.Attempts < 3 {

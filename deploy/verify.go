@@ -39,9 +39,6 @@ func (r *run) verify(ctx context.Context) (outcome, error) {
 	_ = json.Unmarshal([]byte(r.st.Result), &state)
 	if len(state.Checks) != len(checks) {
 		state.Checks = make([]healthCheckState, len(checks))
-		if err := r.status(ctx, "in_progress", fmt.Sprintf("Verifying: %d health check(s)", len(checks))); err != nil {
-			return outcome{}, err
-		}
 	}
 	elapsed := r.svc.now().Sub(r.st.StartedAt)
 	wait := time.Duration(0)
