@@ -46,10 +46,16 @@ func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return store.
 
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
 	err := w.svc.runStep(ctx, job.Args, stepAttempt{last: job.Attempt >= job.MaxAttempts, metadata: job.Metadata})
-	if d, ok := StepRetryDelay(job.Attempt, isTransient(err)); ok {
-		w.fastRetry.Store(job.ID, time.Now().Add(d))
-	}
+	w.planRetry(job, err, time.Now())
 	return err
+}
+
+// planRetry notes when a step that failed with err runs again, if GitHub
+// failed for a moment (StepRetryDelay); NextRetry hands it to River.
+func (w *stepWorker) planRetry(job *river.Job[StepArgs], err error, now time.Time) {
+	if d, ok := StepRetryDelay(job.Attempt, isTransient(err)); ok {
+		w.fastRetry.Store(job.ID, now.Add(d))
+	}
 }
 
 // NextRetry schedules the retry of a step GitHub failed for a moment

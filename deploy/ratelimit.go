@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -100,7 +101,27 @@ func RateLimitBackoff(err error, repeats int) (wait time.Duration, ok, secondary
 		}
 		return SecondaryLimitBackoff(repeats), true, true
 	}
+	// go-github recognises a limit only in a 403, and a secondary one only by
+	// its documentation_url; GitHub also answers 429, and its messages say
+	// "rate limit". Those are limits too, under the same rules.
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) && ge.Response != nil && limitAnswer(ge) {
+		if d, ok := LimitWaitFromHeaders(ge.Response.Header, now); ok {
+			return max(d, time.Second), true, false
+		}
+		return SecondaryLimitBackoff(repeats), true, true
+	}
 	return 0, false, false
+}
+
+func limitAnswer(ge *github.ErrorResponse) bool {
+	switch ge.Response.StatusCode {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusForbidden:
+		return ge.Response.Header.Get("Retry-After") != "" || strings.Contains(strings.ToLower(ge.Message), "rate limit")
+	}
+	return false
 }
 
 // secondaryLimitsKey counts, in a job's metadata, the secondary limits
