@@ -178,9 +178,13 @@ func TestRateLimitRules(t *testing.T) {
 		{"429 without headers (go-github sees no limit): a minute", func(t *testing.T) error {
 			return refusal(t, 429, "Too Many Requests", http.Header{"X-Ratelimit-Remaining": {"10"}})
 		}, 0, minute, minute + minute/10 + 1, true},
-		{"429 with retry-after", func(t *testing.T) error { return refusal(t, 429, "Too Many Requests", http.Header{"Retry-After": {"5"}}) },
+		{"429 with retry-after", func(t *testing.T) error {
+			return refusal(t, 429, "Too Many Requests", http.Header{"Retry-After": {"5"}})
+		},
 			0, 5 * time.Second, 5 * time.Second, false},
-		{"a plain 403 is no rate limit", func(t *testing.T) error { return refusal(t, 403, "Resource not accessible by integration", http.Header{}) },
+		{"a plain 403 is no rate limit", func(t *testing.T) error {
+			return refusal(t, 403, "Resource not accessible by integration", http.Header{})
+		},
 			0, 0, 0, false},
 		{"a 502 is no rate limit", func(t *testing.T) error { return refusal(t, 502, "Server Error", http.Header{}) },
 			0, 0, 0, false},
