@@ -206,7 +206,7 @@ func TestRateLimitRules(t *testing.T) {
 			}
 			// A job reads its repeats from its metadata.
 			meta := []byte(`{"snoozes":7,"` + secondaryLimitsKey + `":` + strconv.Itoa(tc.repeats) + `}`)
-			snooze, swait, sok := RateLimitSnooze(context.Background(), meta, err)
+			snooze, swait, sok := RateLimitSnooze(context.Background(), &rivertype.JobRow{Metadata: meta}, err)
 			var js *river.JobSnoozeError
 			if !sok || !errors.As(snooze, &js) || swait < tc.lo || swait > tc.hi {
 				t.Errorf("RateLimitSnooze = %v %v %v", snooze, swait, sok)

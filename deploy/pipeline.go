@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/config"
@@ -45,7 +46,7 @@ type stepWorker struct {
 func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return store.MaxJobRuntime }
 
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
-	err := w.svc.runStep(ctx, job.Args, stepAttempt{last: job.Attempt >= job.MaxAttempts, metadata: job.Metadata})
+	err := w.svc.runStep(ctx, job.Args, stepAttempt{last: job.Attempt >= job.MaxAttempts, job: job.JobRow})
 	w.planRetry(job, err, time.Now())
 	return err
 }
@@ -69,8 +70,8 @@ func (w *stepWorker) NextRetry(job *river.Job[StepArgs]) time.Time {
 
 // stepAttempt is what runStep needs to know about its job.
 type stepAttempt struct {
-	last     bool   // River will not run the job again
-	metadata []byte // the job's metadata (rate-limit repeats)
+	last bool              // River will not run the job again
+	job  *rivertype.JobRow // its metadata counts rate-limit repeats
 }
 
 type outcomeKind int
@@ -157,7 +158,7 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, at stepAttempt) er
 		o, err = r.do(ctx)
 	}
 	if err != nil {
-		if snooze, wait, ok := RateLimitSnooze(ctx, at.metadata, err); ok {
+		if snooze, wait, ok := RateLimitSnooze(ctx, at.job, err); ok {
 			r.log.Warn().Dur("retry_in", wait).Msg("GitHub rate limit; step will resume when it resets")
 			return snooze
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // GitHub's rules for a refused request ("Rate limits for the REST API",
@@ -129,13 +130,16 @@ func limitAnswer(ge *github.ErrorResponse) bool {
 const secondaryLimitsKey = "deploybot_secondary_limits"
 
 // RateLimitSnooze turns a rate-limit refusal met by a job into the snooze
-// GitHub's rules ask for. metadata is the job's; ctx its work context (the
-// repeat count is stored there). ok is false for other errors.
-func RateLimitSnooze(ctx context.Context, metadata []byte, err error) (snooze error, wait time.Duration, ok bool) {
-	var m map[string]json.RawMessage
+// GitHub's rules ask for. job is the job's row (nil: no repeats known); ctx
+// its work context (the repeat count is stored there). ok is false for other
+// errors.
+func RateLimitSnooze(ctx context.Context, job *rivertype.JobRow, err error) (snooze error, wait time.Duration, ok bool) {
 	var repeats int
-	if json.Unmarshal(metadata, &m) == nil {
-		_ = json.Unmarshal(m[secondaryLimitsKey], &repeats)
+	if job != nil {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(job.Metadata, &m) == nil {
+			_ = json.Unmarshal(m[secondaryLimitsKey], &repeats)
+		}
 	}
 	wait, ok, secondary := RateLimitBackoff(err, repeats)
 	if !ok {
