@@ -212,9 +212,9 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 			}
 			return river.JobCancel(fmt.Errorf("handle %s delivery %s: %w", d.Event, d.ID, err))
 		}
-		if wait, ok := deploy.RateLimitWait(err); ok {
+		if snooze, wait, ok := deploy.RateLimitSnooze(ctx, job.JobRow, err); ok {
 			logger.Warn().Dur("retry_in", wait).Msg("GitHub rate limit; delivery will be handled when it resets")
-			return river.JobSnooze(wait)
+			return snooze
 		}
 		return fmt.Errorf("handle %s delivery %s: %w", d.Event, d.ID, err)
 	}

@@ -2,18 +2,29 @@ package app
 
 import (
 	"io"
+	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/deploybot/deploybot/deploy"
 )
 
 // maxInlineWait bounds how long one request may wait before retrying. Longer
-// waits (a rate limit resetting in minutes) are not slept here: go-github
-// turns the answer into a RateLimitError and the pipeline snoozes its job
-// until the reset — a durable timer.
+// waits (a rate limit resetting in minutes, any secondary limit without
+// retry-after) are not slept here: go-github turns the answer into a
+// RateLimitError or AbuseRateLimitError and the job snoozes until then — a
+// durable timer (deploy.RateLimitSnooze).
 const maxInlineWait = 5 * time.Second
+
+// maxRetries bounds the retries of one request; with serverErrorBase the
+// three retries of a 5xx all happen within about a second (at most 1.05 s of
+// waiting in all).
+const (
+	maxRetries      = 3
+	serverErrorBase = 100 * time.Millisecond
+)
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
@@ -21,12 +32,12 @@ func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { r
 
 // retryMiddleware retries GitHub's 5xx answers for requests that are safe to
 // repeat, and rate-limit refusals (the request had no effect) when the wait
-// GitHub asks for (Retry-After, x-ratelimit-reset) is short.
+// GitHub asks for (retry-after, x-ratelimit-reset) is short.
 func retryMiddleware(next http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		for attempt := 0; ; attempt++ {
 			resp, err := next.RoundTrip(req)
-			wait, ok := retryAfter(req, resp, err, attempt)
+			wait, ok := retryAfter(req, resp, err, attempt, time.Now())
 			if !ok || (req.Body != nil && req.GetBody == nil) {
 				return resp, err
 			}
@@ -52,28 +63,52 @@ func retryMiddleware(next http.RoundTripper) http.RoundTripper {
 	})
 }
 
-func retryAfter(req *http.Request, resp *http.Response, err error, attempt int) (time.Duration, bool) {
-	if attempt >= 3 || err != nil || resp == nil {
+// repeatable reports whether a request whose answer was a 5xx may be sent
+// again. A 5xx does not say whether the request took effect, so only requests
+// that leave the same state when applied twice qualify:
+//   - GET, HEAD: reads;
+//   - PATCH: deploybot PATCHes a check run, a comment, a release or a ref to a
+//     body it computed in full, never a relative change: twice is once;
+//   - PUT, DELETE: idempotent by HTTP's definition, and GitHub's use agrees.
+//
+// POST creates things (a deployment, a deployment status, a comment, a check
+// run, a tag, a reaction). Repeated after a lost answer it could make a
+// second one, so it goes back to the pipeline step, which runs again within
+// about a second (deploy.StepRetryDelay) and first looks for what the lost
+// attempt made.
+func repeatable(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// serverErrorBackoff is the wait before retry attempt+1 of a 5xx: 100, 200,
+// 400 ms, each drawn from [½, 1½)× so that requests GitHub failed together
+// do not come back together.
+func serverErrorBackoff(attempt int) time.Duration {
+	base := serverErrorBase << attempt
+	return base/2 + rand.N(base)
+}
+
+func retryAfter(req *http.Request, resp *http.Response, err error, attempt int, now time.Time) (time.Duration, bool) {
+	if attempt >= maxRetries || err != nil || resp == nil {
 		return 0, false
 	}
 	switch resp.StatusCode {
 	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		if req.Method == http.MethodPost {
-			return 0, false // may have taken effect; the pipeline's step recovery decides
+		if !repeatable(req.Method) {
+			return 0, false
 		}
-		return time.Duration(200<<attempt) * time.Millisecond, true
+		return serverErrorBackoff(attempt), true
 	case http.StatusForbidden, http.StatusTooManyRequests:
-		if s := resp.Header.Get("Retry-After"); s != "" {
-			if secs, perr := strconv.Atoi(s); perr == nil {
-				d := time.Duration(secs) * time.Second
-				return d, d <= maxInlineWait
-			}
-		}
-		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
-			if reset, perr := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); perr == nil {
-				d := time.Until(time.Unix(reset, 0)) + 500*time.Millisecond
-				return max(d, 0), d <= maxInlineWait
-			}
+		// A refusal for rate limits had no effect: any method may retry.
+		// Without retry-after or an exhausted x-ratelimit-remaining (a plain
+		// 403, or a secondary limit asking for at least a minute) the answer
+		// goes back to the caller.
+		if d, ok := deploy.LimitWaitFromHeaders(resp.Header, now); ok {
+			return d, d <= maxInlineWait
 		}
 	}
 	return 0, false

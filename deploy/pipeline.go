@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v62/github"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/config"
@@ -33,6 +35,10 @@ import (
 type stepWorker struct {
 	river.WorkerDefaults[StepArgs]
 	svc *Service
+	// fastRetry carries, from Work to NextRetry (which River calls in this
+	// process right after the failed attempt), when a step that GitHub
+	// failed for a moment runs again: job id → time.Time.
+	fastRetry sync.Map
 }
 
 // Timeout leaves room for the longest executor call (config caps it at
@@ -40,7 +46,32 @@ type stepWorker struct {
 func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return store.MaxJobRuntime }
 
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
-	return w.svc.runStep(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+	err := w.svc.runStep(ctx, job.Args, stepAttempt{last: job.Attempt >= job.MaxAttempts, job: job.JobRow})
+	w.planRetry(job, err, time.Now())
+	return err
+}
+
+// planRetry notes when a step that failed with err runs again, if GitHub
+// failed for a moment (StepRetryDelay); NextRetry hands it to River.
+func (w *stepWorker) planRetry(job *river.Job[StepArgs], err error, now time.Time) {
+	if d, ok := StepRetryDelay(job.Attempt, isTransient(err)); ok {
+		w.fastRetry.Store(job.ID, now.Add(d))
+	}
+}
+
+// NextRetry schedules the retry of a step GitHub failed for a moment
+// (StepRetryDelay); the zero time leaves other failures to River's backoff.
+func (w *stepWorker) NextRetry(job *river.Job[StepArgs]) time.Time {
+	if at, ok := w.fastRetry.LoadAndDelete(job.ID); ok {
+		return at.(time.Time)
+	}
+	return time.Time{}
+}
+
+// stepAttempt is what runStep needs to know about its job.
+type stepAttempt struct {
+	last bool              // River will not run the job again
+	job  *rivertype.JobRow // its metadata counts rate-limit repeats
 }
 
 type outcomeKind int
@@ -89,7 +120,7 @@ type run struct {
 	notes        []string // what GitHub refused while finishing
 }
 
-func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) error {
+func (s *Service) runStep(ctx context.Context, args StepArgs, at stepAttempt) error {
 	d, err := s.Store.Deployment(ctx, args.DeploymentID)
 	if err != nil {
 		return err
@@ -127,12 +158,16 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, lastAttempt bool) 
 		o, err = r.do(ctx)
 	}
 	if err != nil {
-		if wait, ok := RateLimitWait(err); ok {
+		if snooze, wait, ok := RateLimitSnooze(ctx, at.job, err); ok {
 			r.log.Warn().Dur("retry_in", wait).Msg("GitHub rate limit; step will resume when it resets")
-			return river.JobSnooze(wait)
+			return snooze
 		}
-		if !lastAttempt && !permanent(err) {
-			return fmt.Errorf("deployment %d step %s: %w", d.ID, r.st.Name, err)
+		if !at.last && !permanent(err) {
+			err = fmt.Errorf("deployment %d step %s: %w", d.ID, r.st.Name, err)
+			if transientGitHub(err, r.gh.BaseURL) {
+				return transientError{err}
+			}
+			return err
 		}
 		r.log.Error().Err(err).Msg("step failed for good")
 		o = fail("deploybot error in " + r.st.Name + ": " + err.Error())
@@ -322,21 +357,4 @@ func permanent(err error) bool {
 		return code >= 400 && code < 500 && code != 408 && code != 409 && code != 429
 	}
 	return false
-}
-
-// RateLimitWait reports how long to wait when GitHub refused a request for
-// rate limits, so the job can snooze (a durable timer) until then.
-func RateLimitWait(err error) (time.Duration, bool) {
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) {
-		return max(time.Until(rl.Rate.Reset.Time)+time.Second, time.Second), true
-	}
-	var ab *github.AbuseRateLimitError
-	if errors.As(err, &ab) {
-		if d := ab.GetRetryAfter(); d > 0 {
-			return d, true
-		}
-		return time.Minute, true
-	}
-	return 0, false
 }

@@ -29,6 +29,9 @@ func (r *run) createDeployment(ctx context.Context) (outcome, error) {
 		}
 		if id != 0 {
 			d.GitHubDeploymentID = id
+			if err := r.ensureQueued(ctx); err != nil {
+				return outcome{}, err
+			}
 			return done(fmt.Sprintf("GitHub deployment %d (found after restart)", id)), nil
 		}
 	}
@@ -62,6 +65,24 @@ func (r *run) createDeployment(ctx context.Context) (outcome, error) {
 		return outcome{}, err
 	}
 	return done(fmt.Sprintf("GitHub deployment %d created", dep.GetID())), nil
+}
+
+// ensureQueued posts the queued status of a deployment an interrupted
+// attempt created, unless that attempt got as far as posting it (its answer
+// may have been lost too). One request to look: at this step the deployment
+// has a handful of statuses at most, newest first, all on the first page.
+func (r *run) ensureQueued(ctx context.Context) error {
+	statuses, _, err := r.gh.Repositories.ListDeploymentStatuses(ctx, r.owner, r.repo, r.d.GitHubDeploymentID,
+		&github.ListOptions{PerPage: 100})
+	if err != nil {
+		return fmt.Errorf("statuses of deployment %d: %w", r.d.GitHubDeploymentID, err)
+	}
+	for _, st := range statuses {
+		if st.GetState() == "queued" {
+			return nil
+		}
+	}
+	return r.status(ctx, "queued", "Queued by @"+r.d.RequestedBy)
 }
 
 func (r *run) deploymentPayload() map[string]any {

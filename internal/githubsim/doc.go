@@ -71,7 +71,8 @@
 // CheckRun, Comments, Reactions, CommitStatuses, Refs, Release, Releases,
 // WorkflowRuns, WorkflowRun (with the dispatch inputs, which GitHub's run
 // object does not show), ProtectionAnswers.
-// Faults: FailNext and Inject. Webhooks are delivered in order by one
+// Faults: FailNext, FailAfterApply (the request takes effect, its answer
+// is lost) and Inject. Webhooks are delivered in order by one
 // goroutine; Redeliver re-sends a delivery with the same GUID. Close stops
 // everything (done automatically at test cleanup when Options.TB is set).
 //

@@ -35,6 +35,12 @@ type Fault struct {
 	Status     int
 	Header     http.Header
 	Body       string // default: a GitHub-like message for Status
+	// AfterApply lets the request take effect (state changes, webhooks)
+	// and then replaces its answer: GitHub did the work, the answer was
+	// lost (a 502 from a proxy, a dropped connection). A request the
+	// emulator refuses (422, 404, a rate limit) gets its own answer and
+	// does not consume the fault.
+	AfterApply bool
 }
 
 // FailNext makes the next n requests whose method and path prefix match
@@ -43,6 +49,13 @@ type Fault struct {
 // X-RateLimit-Remaining: 0, else its secondary rate-limit message.
 func (s *Sim) FailNext(method, pathPrefix string, n, status int, headers http.Header) {
 	s.Inject(Fault{Method: method, PathPrefix: pathPrefix, N: n, Status: status, Header: headers})
+}
+
+// FailAfterApply makes the next n requests whose method and path prefix
+// match take effect and then answer status: the effect happened, its
+// answer was lost.
+func (s *Sim) FailAfterApply(method, pathPrefix string, n, status int) {
+	s.Inject(Fault{Method: method, PathPrefix: pathPrefix, N: n, Status: status, AfterApply: true})
 }
 
 // Inject adds a fault. Faults are consumed in the order they were added.
@@ -255,14 +268,8 @@ func (s *Sim) handleLocked(r *http.Request, raw []byte, rec *Request) (int, http
 	rs := s.rateLocked(rateKey)
 
 	// Fault injection.
-	for i, f := range s.faults {
-		if (f.Method == "" || strings.EqualFold(f.Method, r.Method)) && strings.HasPrefix(r.URL.Path, f.PathPrefix) {
-			f.N--
-			if f.N <= 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-			return s.faultResponse(f, rs, h, rec)
-		}
+	if f := s.takeFaultLocked(r, false); f != nil {
+		return s.faultResponse(f, rs, h, rec)
 	}
 	if rs.used >= rs.limit {
 		rs.headers(h)
@@ -319,6 +326,11 @@ func (s *Sim) handleLocked(r *http.Request, raw []byte, rec *Request) (int, http
 	if status >= 200 && status < 300 && body != nil {
 		s.checkResponseLocked(c, status, body)
 	}
+	if status >= 200 && status < 300 {
+		if f := s.takeFaultLocked(r, true); f != nil {
+			return s.faultResponse(f, rs, h, rec) // applied; the answer is lost
+		}
+	}
 	if r.Method == http.MethodGet && status == http.StatusOK {
 		sum := sha256.Sum256(body)
 		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
@@ -344,6 +356,20 @@ func etagMatch(header, etag string) bool {
 		}
 	}
 	return false
+}
+
+// takeFaultLocked consumes the first fault of the given kind that matches r.
+func (s *Sim) takeFaultLocked(r *http.Request, afterApply bool) *Fault {
+	for i, f := range s.faults {
+		if f.AfterApply == afterApply && (f.Method == "" || strings.EqualFold(f.Method, r.Method)) && strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+			f.N--
+			if f.N <= 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+			return f
+		}
+	}
+	return nil
 }
 
 func (s *Sim) faultResponse(f *Fault, rs *rateState, h http.Header, rec *Request) (int, http.Header, []byte) {
