@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -64,8 +65,11 @@ func (a *App) eventLabel(event string) string {
 	return "other"
 }
 
-// hook is the webhook intake: verify, dedupe, persist and enqueue in one
-// transaction, answer 202. The work happens in the queue.
+// hook is the webhook intake: verify; answer 202 at once for a delivery
+// that concerns nothing deploybot is doing (skipped); otherwise dedupe,
+// persist and enqueue it in one transaction shared with the deliveries
+// arriving at the same time (group commit), and answer 202 once that
+// committed. The work happens in the queue.
 func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	if err != nil {
@@ -103,14 +107,14 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	isNew := false
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		if isNew, err = tx.InsertDelivery(r.Context(), store.Delivery{
-			ID: delivery, Event: event, InstallationID: envelope.Installation.ID, Payload: body, ReceivedAt: time.Now(),
-		}); err != nil || !isNew {
-			return err
-		}
-		return tx.Enqueue(r.Context(), DeliveryArgs{ID: delivery}, nil)
+	if !a.concerns(r.Context(), event, body) {
+		// Nothing deploybot is doing can use it: no write at all.
+		a.metrics.webhooks.WithLabelValues(label, "skipped").Inc()
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	isNew, err := a.intake.storeDelivery(r.Context(), store.Delivery{
+		ID: delivery, Event: event, InstallationID: envelope.Installation.ID, Payload: body, ReceivedAt: time.Now(),
 	})
 	if err != nil {
 		a.Logger.Error().Err(err).Str("delivery", delivery).Msg("store webhook")
@@ -123,6 +127,19 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	a.metrics.webhooks.WithLabelValues(label, outcome).Inc()
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// concerns reports whether a verified delivery of a handled event may
+// matter to deploybot (see intakeFilter and commitWatch).
+func (a *App) concerns(ctx context.Context, event string, body []byte) bool {
+	verdict, repo, sha := a.filter.verdict(event, body)
+	switch verdict {
+	case intakeSkip:
+		return false
+	case intakeIfWatched:
+		return a.watch.watched(ctx, repo, sha)
+	}
+	return true
 }
 
 // reject answers an error; label is unverifiedEvent or an eventLabel.
