@@ -45,6 +45,7 @@ type commitWatch struct {
 	running *watchRefresh // started (running or finished); next waits for it
 
 	refreshes atomic.Int64 // queries made (tests count them)
+	waiting   atomic.Int64 // deliveries waiting for a refresh (tests)
 }
 
 // watchRefresh is one reload of the set from the store.
@@ -74,6 +75,8 @@ func (w *commitWatch) watched(ctx context.Context, repo, sha string) bool {
 		w.next = r
 	}
 	w.mu.Unlock()
+	w.waiting.Add(1)
+	defer w.waiting.Add(-1)
 	if leader {
 		w.refresh(ctx, r, prev)
 	}
