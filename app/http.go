@@ -93,28 +93,38 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, label, "bad_headers", http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery")
 		return
 	}
-	var envelope struct {
-		Installation struct {
-			ID int64 `json:"id"`
-		} `json:"installation"`
+	_, handled := a.handlers[event]
+	read := intakeRead{verdict: intakeStore}
+	if handled {
+		read = a.filter.read(event, body)
+		if !a.concerns(r.Context(), read) {
+			// Nothing deploybot is doing can use it: no write at all (and
+			// no full decode: the filter reads a few fields).
+			a.metrics.webhooks.WithLabelValues(label, "skipped").Inc()
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
 	}
-	if err := json.Unmarshal(body, &envelope); err != nil {
-		a.reject(w, label, "bad_json", http.StatusBadRequest, "payload is not JSON")
-		return
+	installation := read.installation
+	if !read.read { // not read by the filter: decode as always
+		var envelope struct {
+			Installation struct {
+				ID int64 `json:"id"`
+			} `json:"installation"`
+		}
+		if err := json.Unmarshal(body, &envelope); err != nil {
+			a.reject(w, label, "bad_json", http.StatusBadRequest, "payload is not JSON")
+			return
+		}
+		installation = envelope.Installation.ID
 	}
-	if _, ok := a.handlers[event]; !ok {
+	if !handled {
 		a.metrics.webhooks.WithLabelValues(label, "ignored").Inc()
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	if !a.concerns(r.Context(), event, body) {
-		// Nothing deploybot is doing can use it: no write at all.
-		a.metrics.webhooks.WithLabelValues(label, "skipped").Inc()
-		w.WriteHeader(http.StatusAccepted)
-		return
-	}
 	isNew, err := a.intake.storeDelivery(r.Context(), store.Delivery{
-		ID: delivery, Event: event, InstallationID: envelope.Installation.ID, Payload: body, ReceivedAt: time.Now(),
+		ID: delivery, Event: event, InstallationID: installation, Payload: body, ReceivedAt: time.Now(),
 	})
 	if err != nil {
 		a.Logger.Error().Err(err).Str("delivery", delivery).Msg("store webhook")
@@ -131,13 +141,12 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 
 // concerns reports whether a verified delivery of a handled event may
 // matter to deploybot (see intakeFilter and commitWatch).
-func (a *App) concerns(ctx context.Context, event string, body []byte) bool {
-	verdict, repo, sha := a.filter.verdict(event, body)
-	switch verdict {
+func (a *App) concerns(ctx context.Context, read intakeRead) bool {
+	switch read.verdict {
 	case intakeSkip:
 		return false
 	case intakeIfWatched:
-		return a.watch.watched(ctx, repo, sha)
+		return a.watch.watched(ctx, read.repo, read.sha)
 	}
 	return true
 }

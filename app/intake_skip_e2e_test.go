@@ -70,6 +70,11 @@ func TestIntakeSkipsWhatConcernsNothing(t *testing.T) {
 		{"a check run without a SHA", "check_run",
 			`"action":"completed","check_run":{"id":3,"app":{"id":77}}`, true},
 		{"a check run whose action does not decode", "check_run", `"action":5`, true},
+		{"deploybot's check run with an app go-github cannot decode", "check_run",
+			fmt.Sprintf(`"action":"completed","check_run":{"id":3,"head_sha":%q,"app":{"id":"%d"}}`, sha, app), true},
+		{"a check suite that is not an object", "check_suite", `"action":"completed","check_suite":"x"`, true},
+		{"deploybot's comment with a numeric user type", "issue_comment",
+			`"action":"created","issue":{"number":1},"comment":{"id":5,"body":"x","user":{"login":"` + bot + `","type":1}}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := intakePayload(tc.fields)
