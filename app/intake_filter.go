@@ -111,6 +111,27 @@ func (f intakeFilter) rules(event string, p *payload) (intakeVerdict, string, st
 			return intakeSkip, "", ""
 		}
 		return f.checkVerdict(p, "check_suite")
+	case "pull_request": // handlers.PullRequest: only a moved head
+		if p.text("action") != "synchronize" {
+			return intakeSkip, "", ""
+		}
+	case "push": // handlers.Push: only pushes to the default branch
+		branch := p.text("repository.default_branch")
+		if p.flag("deleted") || branch == "" || p.text("ref") != "refs/heads/"+branch {
+			return intakeSkip, "", ""
+		}
+	case "workflow_run": // handlers.WorkflowRun: completed runs deploybot may have dispatched
+		if p.text("action") != "completed" || p.text("workflow_run.event") != "workflow_dispatch" {
+			return intakeSkip, "", ""
+		}
+	case "release": // handlers.Release: published releases
+		if p.text("action") != "published" {
+			return intakeSkip, "", ""
+		}
+	case "deployment_protection_rule": // handlers.DeploymentProtectionRule
+		if p.text("action") != "requested" {
+			return intakeSkip, "", ""
+		}
 	case "status": // handlers.Status: a pending status unblocks nothing
 		if p.text("state") == "pending" {
 			return intakeSkip, "", ""
@@ -190,6 +211,19 @@ func (p *payload) text(path string) string {
 		p.typed = false
 	}
 	return ""
+}
+
+// flag reads a boolean field.
+func (p *payload) flag(path string) bool {
+	v := p.get(path)
+	switch v.Type {
+	case gjson.True:
+		return true
+	case gjson.False, gjson.Null:
+	default:
+		p.typed = false
+	}
+	return false
 }
 
 // id reads an integer field.

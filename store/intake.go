@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/riverqueue/river"
@@ -23,11 +24,19 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []Delivery, job func(De
 	if s.queue == nil {
 		return nil, errors.New("queue not set up")
 	}
+	// Rows go in id order: two replicas' batches that share ids then lock
+	// them in the same order (PostgreSQL), instead of deadlocking.
+	order := make([]int, len(ds))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(ds[a].ID, ds[b].ID) })
 	first := make(map[string]int, len(ds)) // delivery id → index of its first occurrence
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO deliveries (id, event, installation_id, payload, received_at) VALUES `)
 	args := make([]any, 0, 5*len(ds))
-	for i, d := range ds {
+	for _, i := range order {
+		d := ds[i]
 		if _, dup := first[d.ID]; dup {
 			continue
 		}
