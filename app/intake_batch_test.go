@@ -64,7 +64,7 @@ func TestGroupCommitStoresConcurrentDeliveriesTogether(t *testing.T) {
 			for len(g.in) < len(tc.ids) {
 				runtime.Gosched()
 			}
-			go g.run()
+			g.start(1)
 			fresh := 0
 			for range tc.ids {
 				if <-results {
@@ -109,7 +109,7 @@ func TestGroupCommitIsolatesARefusedDelivery(t *testing.T) {
 	for len(g.in) < 4 {
 		runtime.Gosched()
 	}
-	go g.run()
+	g.start(1)
 	failed := 0
 	for range 4 {
 		if <-errs != nil {
