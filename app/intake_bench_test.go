@@ -100,17 +100,20 @@ var benchEcho = func() []byte {
 		`"check_run":{"id":1,"head_sha":"0123456789abcdef0123456789abcdef01234567","app":{"id":1},"pad":"%s"}}`, pad))
 }()
 
-// runIntakeConcurrently drives handler with b.N signed deliveries of event
-// from intakeConcurrency workers and reports deliveries/s and p50/p99
-// latency.
-func runIntakeConcurrently(b *testing.B, h http.Handler, event string, payload []byte, wantCode int) {
+// intakeFigures are one measurement at intakeConcurrency.
+type intakeFigures struct {
+	perSecond float64
+	p50, p99  time.Duration
+}
+
+// measureConcurrently sends n signed deliveries of event to h from
+// intakeConcurrency workers.
+func measureConcurrently(tb testing.TB, h http.Handler, n int, event string, payload []byte, wantCode int) intakeFigures {
 	sig := sign(sandboxWebhookSecret, payload)
 	run := time.Now().UnixNano()
 	var next atomic.Int64
 	lats := make([][]time.Duration, intakeConcurrency)
 	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
 	start := time.Now()
 	for w := range intakeConcurrency {
 		wg.Add(1)
@@ -118,7 +121,7 @@ func runIntakeConcurrently(b *testing.B, h http.Handler, event string, payload [
 			defer wg.Done()
 			for {
 				i := next.Add(1) - 1
-				if i >= int64(b.N) {
+				if i >= int64(n) {
 					return
 				}
 				req := httptest.NewRequest("POST", "/api/github/hook", bytes.NewReader(payload))
@@ -130,7 +133,7 @@ func runIntakeConcurrently(b *testing.B, h http.Handler, event string, payload [
 				h.ServeHTTP(rec, req)
 				lats[w] = append(lats[w], time.Since(t0))
 				if rec.Code != wantCode {
-					b.Errorf("status %d: %s", rec.Code, rec.Body.String())
+					tb.Errorf("status %d: %s", rec.Code, rec.Body.String())
 					return
 				}
 			}
@@ -138,15 +141,29 @@ func runIntakeConcurrently(b *testing.B, h http.Handler, event string, payload [
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	b.StopTimer()
 	lat := slices.Concat(lats...)
 	if len(lat) == 0 {
-		return
+		return intakeFigures{}
 	}
 	slices.Sort(lat)
-	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "deliveries/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	return intakeFigures{float64(len(lat)) / elapsed.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]}
+}
+
+// runIntakeConcurrently measures h with b.N deliveries, right after the
+// signature-only baseline with as many (the machine's load changes from
+// second to second, so each figure has its own baseline next to it), and
+// reports deliveries/s, p50/p99 latency and the share of the baseline.
+func runIntakeConcurrently(b *testing.B, h http.Handler, event string, payload []byte, wantCode int) {
+	base := measureConcurrently(b, signatureOnly(), b.N, event, payload, http.StatusOK)
+	b.ReportAllocs()
+	b.ResetTimer()
+	got := measureConcurrently(b, h, b.N, event, payload, wantCode)
+	b.StopTimer()
+	b.ReportMetric(got.perSecond, "deliveries/s")
+	b.ReportMetric(float64(got.p50.Microseconds()), "p50-µs")
+	b.ReportMetric(float64(got.p99.Microseconds()), "p99-µs")
+	b.ReportMetric(base.perSecond, "baseline-deliveries/s")
+	b.ReportMetric(100*got.perSecond/base.perSecond, "%-of-baseline")
 }
 
 // signatureOnly checks the signature and answers 200: the floor.
@@ -170,6 +187,7 @@ func BenchmarkIntakeConcurrent(b *testing.B) {
 	b.Run("baseline", func(b *testing.B) {
 		runIntakeConcurrently(b, signatureOnly(), "issue_comment", benchPayload, http.StatusOK)
 	})
+	// Each case below measures the baseline again just before itself.
 	dbs := []struct{ name, url string }{{"sqlite", ""}}
 	if os.Getenv(storetest.EnvVar) != "" {
 		dbs = append(dbs, struct{ name, url string }{"postgres", "postgres"})
