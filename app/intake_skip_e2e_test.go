@@ -162,4 +162,13 @@ func TestIntakeStoresChecksOnlyForWatchedCommits(t *testing.T) {
 	if deps := s.deploymentsFinished(1); deps[0].LatestState() != "success" {
 		t.Fatalf("deployment = %v, want success", states(deps[0]))
 	}
+
+	// Once the deployment has finished its commit is dropped at the next
+	// lookup (which a check on an unknown commit makes).
+	if n := post("suite-other-2", "00000000000000000000000000000000000000aa"); n != 0 {
+		t.Errorf("a check suite on a commit nobody deploys stored %d deliveries, want 0", n)
+	}
+	if n := post("suite-finished", sha); n != 0 {
+		t.Errorf("a check suite on a finished deployment's commit stored %d deliveries, want 0", n)
+	}
 }
