@@ -41,6 +41,9 @@ type App struct {
 	metrics  *metrics
 	handlers map[string]githubapp.EventHandler
 	secret   []byte
+	filter   intakeFilter     // deliveries that concern nothing deploybot does
+	watch    *commitWatch     // commits unfinished deployments are on
+	intake   *groupCommit     // stores the deliveries that matter, in batches
 	clock    func() time.Time // Options.Now
 }
 
@@ -123,6 +126,15 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		logger.Warn().Err(err).Msg("could not read the app's slug; own comments are recognised by bot type only")
 	}
 
+	a.filter = intakeFilter{appID: s.AppID}
+	if base.AppSlug != "" {
+		a.filter.botLogin = base.AppSlug + "[bot]"
+	}
+	a.watch = newCommitWatch(st.UnfinishedCommits)
+	if err := a.watch.rebuild(ctx); err != nil {
+		logger.Warn().Err(err).Msg("could not load the commits deployments are on; the first check events will")
+	}
+
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliveryWorker{app: a})
 	svc.Register(workers)
@@ -137,6 +149,8 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	a.intake = newGroupCommit(st)
+	m.observeIntake(a.intake, a.watch)
 	return a, nil
 }
 
@@ -168,6 +182,7 @@ func (a *App) Start(ctx context.Context) error {
 
 // Close stops the queue (waiting for running steps) and the store.
 func (a *App) Close(ctx context.Context) {
+	a.intake.close() // answers the deliveries still waiting to be stored
 	if err := a.Store.StopQueue(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.Logger.Warn().Err(err).Msg("stop queue")
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -64,8 +65,11 @@ func (a *App) eventLabel(event string) string {
 	return "other"
 }
 
-// hook is the webhook intake: verify, dedupe, persist and enqueue in one
-// transaction, answer 202. The work happens in the queue.
+// hook is the webhook intake: verify; answer 202 at once for a delivery
+// that concerns nothing deploybot is doing (skipped); otherwise dedupe,
+// persist and enqueue it in one transaction shared with the deliveries
+// arriving at the same time (group commit), and answer 202 once that
+// committed. The work happens in the queue.
 func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	if err != nil {
@@ -89,28 +93,38 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, label, "bad_headers", http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery")
 		return
 	}
-	var envelope struct {
-		Installation struct {
-			ID int64 `json:"id"`
-		} `json:"installation"`
+	_, handled := a.handlers[event]
+	read := intakeRead{verdict: intakeStore}
+	if handled {
+		read = a.filter.read(event, body)
+		if !a.concerns(r.Context(), read) {
+			// Nothing deploybot is doing can use it: no write at all (and
+			// no full decode: the filter reads a few fields).
+			a.metrics.webhooks.WithLabelValues(label, "skipped").Inc()
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
 	}
-	if err := json.Unmarshal(body, &envelope); err != nil {
-		a.reject(w, label, "bad_json", http.StatusBadRequest, "payload is not JSON")
-		return
+	installation := read.installation
+	if !read.read { // not read by the filter: decode as always
+		var envelope struct {
+			Installation struct {
+				ID int64 `json:"id"`
+			} `json:"installation"`
+		}
+		if err := json.Unmarshal(body, &envelope); err != nil {
+			a.reject(w, label, "bad_json", http.StatusBadRequest, "payload is not JSON")
+			return
+		}
+		installation = envelope.Installation.ID
 	}
-	if _, ok := a.handlers[event]; !ok {
+	if !handled {
 		a.metrics.webhooks.WithLabelValues(label, "ignored").Inc()
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	isNew := false
-	err = a.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		if isNew, err = tx.InsertDelivery(r.Context(), store.Delivery{
-			ID: delivery, Event: event, InstallationID: envelope.Installation.ID, Payload: body, ReceivedAt: time.Now(),
-		}); err != nil || !isNew {
-			return err
-		}
-		return tx.Enqueue(r.Context(), DeliveryArgs{ID: delivery}, nil)
+	isNew, err := a.intake.storeDelivery(r.Context(), store.Delivery{
+		ID: delivery, Event: event, InstallationID: installation, Payload: body, ReceivedAt: time.Now(),
 	})
 	if err != nil {
 		a.Logger.Error().Err(err).Str("delivery", delivery).Msg("store webhook")
@@ -123,6 +137,18 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	a.metrics.webhooks.WithLabelValues(label, outcome).Inc()
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// concerns reports whether a verified delivery of a handled event may
+// matter to deploybot (see intakeFilter and commitWatch).
+func (a *App) concerns(ctx context.Context, read intakeRead) bool {
+	switch read.verdict {
+	case intakeSkip:
+		return false
+	case intakeIfWatched:
+		return a.watch.watched(ctx, read.repo, read.sha)
+	}
+	return true
 }
 
 // reject answers an error; label is unverifiedEvent or an eventLabel.

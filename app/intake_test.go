@@ -104,6 +104,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 		{"/readyz", "ready"},
 		{"/metrics", `deploybot_webhooks_total{event="issue_comment",outcome="queued"}`},
 		{"/metrics", `deploybot_github_requests_total{method="POST",status="201"}`},
+		{"/metrics", `deploybot_webhooks_total{event="deployment_status",outcome="skipped"}`}, // deploybot's own echoes
+		{"/metrics", `deploybot_intake_commits_total`},
 	} {
 		code, body := get(tc.path)
 		if code != 200 || !strings.Contains(body, tc.want) {

@@ -18,7 +18,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
 		registry: reg,
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "deploybot_webhooks_total", Help: "Webhook deliveries received, by event and outcome. " +
+			Name: "deploybot_webhooks_total", Help: "Webhook deliveries received, by event and outcome " +
+				"(queued, duplicate, skipped: concerns nothing deploybot is doing and was not stored, ignored: an event deploybot does not handle, or a refusal). " +
 				"The event is \"unverified\" until the signature is checked, then the event name if deploybot knows it, else \"other\".",
 		}, []string{"event", "outcome"}),
 		githubRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -31,6 +32,21 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	reg.MustRegister(m.webhooks, m.githubRequests, m.jobErrors,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// observeIntake exports the group commit's transactions and the commit
+// watch's store lookups (deliveries per transaction = stored / commits).
+func (m *metrics) observeIntake(g *groupCommit, w *commitWatch) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "deploybot_intake_commits_total",
+			Help: "Transactions that stored webhook deliveries (each holds the deliveries that arrived together).",
+		}, func() float64 { return float64(g.flushes.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "deploybot_intake_watch_refreshes_total",
+			Help: "Store lookups of the commits unfinished deployments are on, made for check and status deliveries on unknown commits.",
+		}, func() float64 { return float64(w.refreshes.Load()) }),
+	)
 }
 
 func (m *metrics) githubMiddleware(next http.RoundTripper) http.RoundTripper {

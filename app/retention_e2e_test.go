@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -15,10 +16,11 @@ func TestHandledDeliveryKeepsOnlyItsID(t *testing.T) {
 	s.comment(pr, "walt", "/deploy staging")
 	s.deploymentsFinished(1)
 
-	var comment string
+	var comment string // walt's /deploy: the first comment (deploybot's own are not stored)
 	for _, d := range s.Sim.Deliveries() {
-		if d.Event == "issue_comment" {
+		if d.Event == "issue_comment" && strings.Contains(string(d.Body), `"login":"walt"`) {
 			comment = d.ID
+			break
 		}
 	}
 	stored, err := s.App.Store.Delivery(s.ctx, comment)

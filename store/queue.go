@@ -34,6 +34,7 @@ type QueueConfig struct {
 type queue interface {
 	insertTx(ctx context.Context, tx *Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insertManyTx(ctx context.Context, tx *Tx, jobs []river.InsertManyParams) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 	subscribe() (<-chan *river.Event, func())
@@ -50,6 +51,10 @@ func (q sqliteQueue) insertTx(ctx context.Context, tx *Tx, a river.JobArgs, o *r
 func (q sqliteQueue) insert(ctx context.Context, a river.JobArgs, o *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	return q.c.Insert(ctx, a, o)
 }
+func (q sqliteQueue) insertManyTx(ctx context.Context, tx *Tx, jobs []river.InsertManyParams) error {
+	_, err := q.c.InsertManyFastTx(ctx, tx.sqlTx, jobs)
+	return err
+}
 func (q sqliteQueue) start(ctx context.Context) error { return q.c.Start(ctx) }
 func (q sqliteQueue) stop(ctx context.Context) error  { return q.c.Stop(ctx) }
 func (q sqliteQueue) subscribe() (<-chan *river.Event, func()) {
@@ -63,6 +68,10 @@ func (q pgQueue) insertTx(ctx context.Context, tx *Tx, a river.JobArgs, o *river
 }
 func (q pgQueue) insert(ctx context.Context, a river.JobArgs, o *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	return q.c.Insert(ctx, a, o)
+}
+func (q pgQueue) insertManyTx(ctx context.Context, tx *Tx, jobs []river.InsertManyParams) error {
+	_, err := q.c.InsertManyFastTx(ctx, tx.pgTx, jobs)
+	return err
 }
 func (q pgQueue) start(ctx context.Context) error { return q.c.Start(ctx) }
 func (q pgQueue) stop(ctx context.Context) error  { return q.c.Stop(ctx) }
