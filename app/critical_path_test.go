@@ -18,17 +18,41 @@ const criticalPathRounds = 5
 // plain deploy in a repository deploybot sees for the first time (its
 // installation token cached, config and permission not) to the executor
 // call, deploybot makes at most criticalPathRounds sequential round trips
-// to GitHub — requests in flight at the same time count once. Every request
-// takes 100 ms in the emulator, so that concurrent requests surely overlap
-// (and the time to the executor call, logged, is the figure in
-// BENCHMARKS.md; no assertion is made on it).
+// to GitHub — requests in flight at the same time count once (githubsim's
+// rounds). The count is asserted with 300 ms per request: longer than the
+// job queue's poll, so the 👀, which nothing waits for, always overlaps the
+// deployment's creation instead of counting alone when a job is picked up
+// late. With 100 ms per request the time to the executor call is logged,
+// for BENCHMARKS.md; no assertion is made on time.
 func TestCriticalPathRounds(t *testing.T) {
+	for _, tc := range []struct {
+		latency time.Duration
+		assert  bool
+	}{
+		{300 * time.Millisecond, true},
+		{100 * time.Millisecond, false},
+	} {
+		t.Run(tc.latency.String(), func(t *testing.T) {
+			rounds, elapsed, byRound := criticalPath(t, tc.latency)
+			t.Logf("critical path: %d rounds; executor called %v after the comment (%v per request); by round:%s",
+				rounds, elapsed.Round(time.Millisecond), tc.latency, byRound)
+			if tc.assert && rounds > criticalPathRounds {
+				t.Errorf("%d sequential GitHub round trips before the executor call, budget %d", rounds, criticalPathRounds)
+			}
+		})
+	}
+}
+
+// criticalPath runs the first /deploy staging of a story with latency added
+// to every GitHub request, and returns the rounds and time from the comment
+// to the executor call and the requests of each round.
+func criticalPath(t *testing.T, latency time.Duration) (int, time.Duration, string) {
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/a", "walt")
 	s.settle() // the push's config check caches the installation token
 	s.Sim.ResetRequests()
-	s.Sim.SetLatency(100 * time.Millisecond)
+	s.Sim.SetLatency(latency)
 
 	type call struct {
 		round int
@@ -49,9 +73,11 @@ func TestCriticalPathRounds(t *testing.T) {
 	case <-s.ctx.Done():
 		t.Fatal("the executor was never called")
 	}
-	rounds := c.round - before
-	t.Logf("critical path: %d rounds, executor called %v after the comment (100 ms per request)",
-		rounds, c.at.Sub(start).Round(time.Millisecond))
+	s.Sim.SetLatency(0)
+	if d := s.deploymentsFinished(1); d[0].LatestState() != "success" {
+		t.Errorf("deployment ended %v", states(d[0]))
+	}
+
 	byRound := map[int][]string{}
 	for _, r := range s.Sim.Requests() {
 		if r.Round > before && r.Round <= c.round {
@@ -70,12 +96,5 @@ func TestCriticalPathRounds(t *testing.T) {
 	for i, k := range keys {
 		fmt.Fprintf(&b, "\n  round %d: %s", i+1, strings.Join(byRound[k], ", "))
 	}
-	t.Logf("requests before the executor call, by round:%s", b.String())
-	if rounds > criticalPathRounds {
-		t.Errorf("%d sequential GitHub round trips before the executor call, budget %d", rounds, criticalPathRounds)
-	}
-	s.Sim.SetLatency(0)
-	if d := s.deploymentsFinished(1); d[0].LatestState() != "success" {
-		t.Errorf("deployment ended %v", states(d[0]))
-	}
+	return c.round - before, c.at.Sub(start), b.String()
 }
