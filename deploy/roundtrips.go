@@ -95,16 +95,27 @@ func (r *run) backupFollows() bool {
 // liveForBackup is what the backup step tags: the gates step's fresh read,
 // or a read now.
 func (r *run) liveForBackup(ctx context.Context) (*liveRead, error) {
-	if !r.recovering && r.st.Attempts == 1 {
-		for _, st := range r.steps {
-			var res gatesResult
-			if st.Name != stepGates || json.Unmarshal([]byte(st.Result), &res) != nil || res.Live == nil {
-				continue
-			}
-			if age := r.svc.now().Sub(res.Live.At); age >= 0 && age < liveReadFresh {
-				return res.Live, nil
-			}
-		}
+	if live := r.liveReadAhead(); live != nil {
+		return live, nil
 	}
 	return r.readLive(ctx)
+}
+
+// liveReadAhead is the gates step's read of what is live, if the backup
+// step may use it: on its first attempt, and read less than liveReadFresh
+// ago.
+func (r *run) liveReadAhead() *liveRead {
+	if r.recovering || r.st.Attempts != 1 {
+		return nil
+	}
+	for _, st := range r.steps {
+		var res gatesResult
+		if st.Name != stepGates || json.Unmarshal([]byte(st.Result), &res) != nil || res.Live == nil {
+			continue
+		}
+		if age := r.svc.now().Sub(res.Live.At); age >= 0 && age < liveReadFresh {
+			return res.Live
+		}
+	}
+	return nil
 }
