@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,13 +12,13 @@ import (
 
 func TestTogetherReturnsTheFirstErrorInOrder(t *testing.T) {
 	first, second := errors.New("first"), errors.New("second")
-	ran := 0
+	var ran atomic.Int32
 	err := together(func() error { return nil }, nil, func() error { return second }, func() error { return first })
 	if !errors.Is(err, second) {
 		t.Errorf("err = %v, want the second function's", err)
 	}
-	if err := together(func() error { ran++; return nil }, func() error { ran++; return nil }); err != nil || ran != 2 {
-		t.Errorf("err = %v, ran %d, want nil and 2", err, ran)
+	if err := together(func() error { ran.Add(1); return nil }, func() error { ran.Add(1); return nil }); err != nil || ran.Load() != 2 {
+		t.Errorf("err = %v, ran %d, want nil and 2", err, ran.Load())
 	}
 }
 
