@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/google/go-github/v62/github"
 
@@ -71,14 +70,11 @@ func (r *run) commentStep(ctx context.Context) (outcome, error) {
 	if r.rc.Adopted || r.d.GitHubDeploymentID == 0 {
 		return r.createComment(ctx)
 	}
-	var queued sync.WaitGroup
-	var queuedErr error
-	queued.Go(func() { queuedErr = r.ensureStatus(ctx, "queued", "Queued by @"+r.d.RequestedBy) })
-	o, err := r.createComment(ctx)
-	queued.Wait()
-	if err == nil && queuedErr != nil {
-		err = queuedErr
-	}
+	var o outcome
+	err := together(
+		func() (err error) { o, err = r.createComment(ctx); return err },
+		func() error { return r.ensureStatus(ctx, "queued", "Queued by @"+r.d.RequestedBy) },
+	)
 	return o, err
 }
 
