@@ -33,6 +33,7 @@ type Target struct {
 	changed chan struct{} // closed and replaced on every call
 	probes  int           // health requests answered
 	probed  chan struct{} // closed and replaced on every health request
+	onCall  func(deploy.StepPayload)
 }
 
 // NewTarget starts a target that deploys repo ("owner/repo") and verifies
@@ -95,6 +96,10 @@ func (t *Target) Calls() ([]deploy.StepPayload, []string) {
 	return append([]deploy.StepPayload(nil), t.calls...), append([]string(nil), t.keys...)
 }
 
+// OnCall makes every executor call run fn first, as it arrives (before it
+// is answered): a test notes what GitHub saw up to that moment.
+func (t *Target) OnCall(fn func(deploy.StepPayload)) { t.mu.Lock(); t.onCall = fn; t.mu.Unlock() }
+
 // Changed returns a channel closed at the next executor call.
 func (t *Target) Changed() <-chan struct{} { t.mu.Lock(); defer t.mu.Unlock(); return t.changed }
 
@@ -120,6 +125,12 @@ func (t *Target) hook(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(body, &p); err != nil {
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return
+	}
+	t.mu.Lock()
+	onCall := t.onCall
+	t.mu.Unlock()
+	if onCall != nil {
+		onCall(p)
 	}
 	t.mu.Lock()
 	t.calls = append(t.calls, p)

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/google/go-github/v62/github"
 )
@@ -32,8 +33,25 @@ func (c CheckState) OK() bool {
 }
 
 // fetchCheckStates reads all pages of check runs (latest run per name) and
-// the latest status per context on in.SHA.
+// the latest status per context on in.SHA. The two lists are read at the
+// same time: one round trip to GitHub, not two.
 func fetchCheckStates(ctx context.Context, in Input) ([]CheckState, error) {
+	var runs, statuses []CheckState
+	var runsErr, statusesErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { runs, runsErr = fetchCheckRuns(ctx, in) })
+	wg.Go(func() { statuses, statusesErr = fetchStatuses(ctx, in) })
+	wg.Wait()
+	if runsErr != nil {
+		return nil, runsErr
+	}
+	if statusesErr != nil {
+		return nil, statusesErr
+	}
+	return append(runs, statuses...), nil
+}
+
+func fetchCheckRuns(ctx context.Context, in Input) ([]CheckState, error) {
 	var out []CheckState
 	runPages := pager{what: "check runs"}
 	opts := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
@@ -55,6 +73,11 @@ func fetchCheckStates(ctx context.Context, in Input) ([]CheckState, error) {
 	if err := runPages.err(); err != nil {
 		return nil, fmt.Errorf("list check runs on %s: %w", short(in.SHA), err)
 	}
+	return out, nil
+}
+
+func fetchStatuses(ctx context.Context, in Input) ([]CheckState, error) {
+	var out []CheckState
 	statusPages := pager{what: "commit statuses"}
 	sopts := &github.ListOptions{PerPage: 100}
 	for {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 
 	"github.com/google/go-github/v62/github"
 
@@ -28,25 +29,65 @@ type Comment struct {
 // (and retried). The author's role is read first: users below triage get no
 // 👀, and every reply is spent from the author's budget on this pull request
 // (replylimit.go), so commenting cannot make deploybot write at will.
+//
+// A /deploy reads its config and pull request together with the role, and
+// its 👀 goes out while the deployment is requested: its GitHub requests
+// cost two round trips, not four (issue 9's critical path). A reply still
+// waits for the 👀, and a failed 👀 is returned before any reply, as when
+// it came first: the retried command finds its deployment by RequestKey.
 func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) error {
 	cmd, err := ParseCommand(c.Body)
 	if errors.Is(err, ErrNotACommand) {
 		return nil
 	}
+	var reads *deployReads
+	if err == nil && cmd.Name == CmdDeploy {
+		reads = s.startDeployReads(ctx, gh, c)
+	}
 	role, rerr := s.Permission(ctx, gh, c.Owner, c.Repo, c.Author)
 	if rerr != nil {
+		reads.wait()
 		return rerr
 	}
 	ctx = withKnownRole(ctx, c.Owner, c.Repo, c.Author, role)
-	if trusted(role) {
+	react := func() error {
+		if !trusted(role) {
+			return nil
+		}
 		if _, _, rerr := gh.Reactions.CreateIssueCommentReaction(ctx, c.Owner, c.Repo, c.CommentID, "eyes"); rerr != nil {
 			return fmt.Errorf("react to comment %d: %w", c.CommentID, rerr)
 		}
+		return nil
 	}
-	if err != nil {
-		return s.reply(ctx, gh, c, role, err.Error())
+	if reads == nil {
+		if rerr := react(); rerr != nil {
+			return rerr
+		}
+		if err != nil {
+			return s.reply(ctx, gh, c, role, err.Error())
+		}
+		return s.runCommand(ctx, gh, c, role, cmd)
 	}
+	var eyes sync.WaitGroup
+	var eyesErr error
+	eyes.Go(func() { eyesErr = react() })
+	msg, err := s.deployCommand(ctx, gh, c, cmd, reads)
+	eyes.Wait()
+	switch {
+	case eyesErr != nil:
+		return eyesErr
+	case err != nil:
+		return fmt.Errorf("/%s on #%d: %w", cmd.Name, c.Number, err)
+	case msg != "":
+		return s.reply(ctx, gh, c, role, msg)
+	}
+	return nil
+}
+
+// runCommand runs a command other than /deploy and replies.
+func (s *Service) runCommand(ctx context.Context, gh *github.Client, c Comment, role config.Permission, cmd Command) error {
 	var msg string
+	var err error
 	switch cmd.Name {
 	case CmdHelp, CmdEnvironments:
 		ok, least, derr := s.deploysSomewhere(ctx, gh, c, role)
@@ -67,7 +108,7 @@ func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) e
 	case CmdRollback:
 		msg, err = s.rollbackCommand(ctx, gh, c, cmd)
 	default:
-		msg, err = s.deployCommand(ctx, gh, c, cmd)
+		msg, err = s.deployCommand(ctx, gh, c, cmd, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("/%s on #%d: %w", cmd.Name, c.Number, err)
@@ -78,8 +119,13 @@ func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) e
 	return nil
 }
 
-func (s *Service) deployCommand(ctx context.Context, gh *github.Client, c Comment, cmd Command) (string, error) {
-	req, msg, err := s.requestFromComment(ctx, gh, c, cmd)
+// deployCommand runs a /deploy; reads are its config and pull request,
+// already started (nil: read them now).
+func (s *Service) deployCommand(ctx context.Context, gh *github.Client, c Comment, cmd Command, reads *deployReads) (string, error) {
+	if reads == nil {
+		reads = s.startDeployReads(ctx, gh, c)
+	}
+	req, msg, err := s.requestFromComment(ctx, gh, c, cmd, reads)
 	if err != nil || msg != "" {
 		return msg, err
 	}
@@ -127,8 +173,8 @@ func (s *Service) mayDeploy(ctx context.Context, gh *github.Client, c Comment, e
 // requestFromComment checks a /deploy against the default branch's config,
 // the API's view of the author and the PR, and manual locks. It returns
 // either a request or a message for the author.
-func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c Comment, cmd Command) (Request, string, error) {
-	cfg, msg, err := s.commentConfig(ctx, gh, c, "deploy")
+func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c Comment, cmd Command, reads *deployReads) (Request, string, error) {
+	cfg, msg, err := reads.config()
 	if cfg == nil {
 		return Request{}, msg, err
 	}
@@ -176,9 +222,9 @@ func (s *Service) requestFromComment(ctx context.Context, gh *github.Client, c C
 		Context:  RunContext{DefaultBranch: c.DefaultBranch, Then: envNames(envs[1:])},
 	}
 	if c.IsPullRequest {
-		pr, _, err := gh.PullRequests.Get(ctx, c.Owner, c.Repo, c.Number)
+		pr, err := reads.pull()
 		if err != nil {
-			return Request{}, "", fmt.Errorf("read pull request #%d: %w", c.Number, err)
+			return Request{}, "", err
 		}
 		if pr.GetState() != "open" && cmd.Ref == "" {
 			return Request{}, "this pull request is closed; name a ref to deploy: `/deploy " + chainArg(envs) + " <ref>`.", nil

@@ -92,7 +92,8 @@ func mustJSON(v any) string {
 // deploys, once there is one, else deploybot's page for the deployment.
 func (r *run) statusLogURL() string {
 	url := r.svc.logURL(r.d.ID)
-	for _, st := range r.steps {
+	for i := range r.steps { // by pointer: a step's other fields may be changing (commentStep)
+		st := &r.steps[i]
 		res := st.Result
 		if st.Index == r.st.Index {
 			res = r.st.Result

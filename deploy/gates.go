@@ -103,20 +103,35 @@ func (r *run) gates(ctx context.Context) (outcome, error) {
 			states = append(states, gateState{Result: res})
 		}
 	}
-	if err := r.syncGateCheckRuns(ctx, prev, states); err != nil {
-		return outcome{}, err
-	}
-	r.setGateStates(states)
+	r.setGateStates(states) // the summary renders them
 	overall := checks.Overall(r.gateResults())
 	if r.d.Task == TaskDryRun && overall == checks.Wait {
 		overall = checks.Pass // a dry run reports waiting as information
 	}
+	// What reports the gates goes out together (roundtrips.go): their check
+	// runs, the summary, and once they passed the in_progress status and
+	// the backup step's read of what is live.
+	var summary, inProgress, live func() error
 	if overall != checks.Block || r.d.CheckRunID != 0 {
 		// A blocked deployment's summary is created by finish, already
 		// completed (one write instead of a create and an update).
-		if err := r.syncSummary(ctx, overall); err != nil {
-			return outcome{}, err
+		summary = func() error { return r.syncSummary(ctx, overall) }
+	}
+	var read *liveRead
+	if overall == checks.Pass {
+		if r.d.Task != TaskDryRun && r.postsGatesPassed() {
+			inProgress = func() error {
+				return r.ensureStatus(ctx, "in_progress", "Gates passed: "+gateNames(r.gateResults()))
+			}
 		}
+		if r.backupFollows() {
+			live = func() (err error) { read, err = r.readLive(ctx); return err }
+		}
+	}
+	err = together(func() error { return r.syncGateCheckRuns(ctx, prev, states) }, summary, inProgress, live)
+	r.setGateStates(states) // with the check runs' ids
+	if err != nil {
+		return outcome{}, err
 	}
 	switch overall {
 	case checks.Block:
@@ -130,11 +145,6 @@ func (r *run) gates(ctx context.Context) (outcome, error) {
 	case checks.Wait:
 		return r.awaitGates(ctx, prev, states)
 	}
-	if r.d.Task != TaskDryRun && r.postsGatesPassed() {
-		if err := r.status(ctx, "in_progress", "Gates passed: "+gateNames(r.gateResults())); err != nil {
-			return outcome{}, err
-		}
-	}
 	if r.recordShowsWait(prev) {
 		// The record said "waiting": it says "in progress" once the wait is
 		// over. Otherwise it is edited only when the deployment ends.
@@ -142,7 +152,11 @@ func (r *run) gates(ctx context.Context) (outcome, error) {
 			return outcome{}, err
 		}
 	}
-	return done("overall_status=" + string(overall)), nil
+	o := done("overall_status=" + string(overall))
+	if read != nil {
+		o.result = gatesResult{Live: read}
+	}
+	return o, nil
 }
 
 // postsGatesPassed reports whether the gates step posts the deployment's one

@@ -213,7 +213,7 @@ func (r *run) do(ctx context.Context) (outcome, error) {
 	case stepCreateDeployment:
 		return r.createDeployment(ctx)
 	case stepComment:
-		return r.createComment(ctx)
+		return r.commentStep(ctx)
 	case stepLock:
 		return r.lock(ctx)
 	case stepGates:

@@ -13,7 +13,9 @@ import (
 	"github.com/deploybot/deploybot/store"
 )
 
-// createDeployment makes the GitHub Deployment and marks it queued.
+// createDeployment makes the GitHub Deployment. Its queued status goes out
+// with the record comment, in the next step (commentStep): nothing waits
+// for it, and the two together cost one round trip.
 func (r *run) createDeployment(ctx context.Context) (outcome, error) {
 	d := r.d
 	if r.rc.Adopted { // someone else created it; deploybot drives it
@@ -29,9 +31,6 @@ func (r *run) createDeployment(ctx context.Context) (outcome, error) {
 		}
 		if id != 0 {
 			d.GitHubDeploymentID = id
-			if err := r.ensureQueued(ctx); err != nil {
-				return outcome{}, err
-			}
 			return done(fmt.Sprintf("GitHub deployment %d (found after restart)", id)), nil
 		}
 	}
@@ -61,28 +60,22 @@ func (r *run) createDeployment(ctx context.Context) (outcome, error) {
 		return outcome{}, err
 	}
 	d.GitHubDeploymentID = dep.GetID()
-	if err := r.status(ctx, "queued", "Queued by @"+d.RequestedBy); err != nil {
-		return outcome{}, err
-	}
 	return done(fmt.Sprintf("GitHub deployment %d created", dep.GetID())), nil
 }
 
-// ensureQueued posts the queued status of a deployment an interrupted
-// attempt created, unless that attempt got as far as posting it (its answer
-// may have been lost too). One request to look: at this step the deployment
-// has a handful of statuses at most, newest first, all on the first page.
-func (r *run) ensureQueued(ctx context.Context) error {
-	statuses, _, err := r.gh.Repositories.ListDeploymentStatuses(ctx, r.owner, r.repo, r.d.GitHubDeploymentID,
-		&github.ListOptions{PerPage: 100})
-	if err != nil {
-		return fmt.Errorf("statuses of deployment %d: %w", r.d.GitHubDeploymentID, err)
+// commentStep posts the record comment and, at the same time, the queued
+// status of the deployment the previous step created (an adopted one got
+// its own there). A retried step looks for both before posting either.
+func (r *run) commentStep(ctx context.Context) (outcome, error) {
+	if r.rc.Adopted || r.d.GitHubDeploymentID == 0 {
+		return r.createComment(ctx)
 	}
-	for _, st := range statuses {
-		if st.GetState() == "queued" {
-			return nil
-		}
-	}
-	return r.status(ctx, "queued", "Queued by @"+r.d.RequestedBy)
+	var o outcome
+	err := together(
+		func() (err error) { o, err = r.createComment(ctx); return err },
+		func() error { return r.ensureStatus(ctx, "queued", "Queued by @"+r.d.RequestedBy) },
+	)
+	return o, err
 }
 
 func (r *run) deploymentPayload() map[string]any {

@@ -22,15 +22,15 @@ type backupResult struct {
 // backup tags the SHA live in the environment: the newest deployment (other
 // than this one) whose newest status is success.
 func (r *run) backup(ctx context.Context) (outcome, error) {
-	live, err := r.findLive(ctx)
+	live, err := r.liveForBackup(ctx)
 	if err != nil {
 		return outcome{}, err
 	}
-	if live == nil {
+	if live.Deployment == 0 {
 		r.d.PreviousSHA = ""
 		return outcome{kind: outcomeDone, detail: "nothing live in " + r.d.Environment + " yet; no backup tag", result: backupResult{}}, nil
 	}
-	res := backupResult{LiveSHA: live.GetSHA(), LiveDeployment: live.GetID()}
+	res := backupResult{LiveSHA: live.SHA, LiveDeployment: live.Deployment}
 	tag, err := r.createTag(ctx, backupTagName(r.d), res.LiveSHA)
 	if err != nil {
 		return outcome{}, err

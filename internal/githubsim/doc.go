@@ -47,6 +47,12 @@
 // report that leaves the request pending; once none is pending the run is
 // in_progress again.
 //
+// Round trips (rounds.go): every request in the log carries its round, a
+// maximal period during which at least one request was in flight, so
+// concurrent requests count once; Rounds() counts them and SetLatency adds
+// an emulated network delay to each request. Rounds measure a client's
+// sequential requests only while nothing else talks to the Sim.
+//
 // # Usage
 //
 //	sim := githubsim.New(githubsim.Options{AppID: 1, AppSlug: "deploybot", TB: t})

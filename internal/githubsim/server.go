@@ -25,6 +25,9 @@ type Request struct {
 	Authenticated bool // a valid JWT or installation token was presented
 	Installation  int64
 	Time          time.Time
+	// Round is the round trip the request belonged to (rounds.go): requests
+	// served at the same time share one.
+	Round int
 }
 
 // Fault makes matching requests fail; see Sim.Inject.
@@ -178,9 +181,16 @@ func (c *call) validationFailed(resource, field, code, message string) (int, any
 
 // ServeHTTP serves the emulated REST API.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	round, latency := s.rounds.begin()
+	if latency > 0 {
+		time.Sleep(latency) // the emulated network's round trip (SetLatency)
+	}
 	raw, _ := io.ReadAll(r.Body)
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Time: s.now()}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Time: s.now(), Round: round}
 	status, hdr, body := s.serveLocked(r, raw, &rec)
+	// The round ends before the answer leaves: a request the client sends
+	// once it has this answer cannot join it.
+	s.rounds.end()
 
 	for k, v := range hdr {
 		w.Header()[k] = v

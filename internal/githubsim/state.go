@@ -61,6 +61,8 @@ type Sim struct {
 	spec   *spec
 	hookID int64
 
+	rounds rounds // round trips and emulated latency (rounds.go)
+
 	mu            sync.Mutex
 	changed       chan struct{}
 	ids           map[string]int64
