@@ -93,17 +93,18 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, label, "bad_headers", http.StatusBadRequest, "missing X-GitHub-Event or X-GitHub-Delivery")
 		return
 	}
-	_, handled := a.handlers[event]
-	read := intakeRead{verdict: intakeStore}
-	if handled {
-		read = a.filter.read(event, body)
-		if !a.concerns(r.Context(), read) {
-			// Nothing deploybot is doing can use it: no write at all (and
-			// no full decode: the filter reads a few fields).
-			a.metrics.webhooks.WithLabelValues(label, "skipped").Inc()
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
+	if _, handled := a.handlers[event]; !handled {
+		a.metrics.webhooks.WithLabelValues(label, "ignored").Inc()
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	read := a.filter.read(event, body)
+	if !a.concerns(r.Context(), read) {
+		// Nothing deploybot is doing can use it: no write at all (and no
+		// full decode: the filter reads a few fields).
+		a.metrics.webhooks.WithLabelValues(label, "skipped").Inc()
+		w.WriteHeader(http.StatusAccepted)
+		return
 	}
 	installation := read.installation
 	if !read.read { // not read by the filter: decode as always
@@ -117,11 +118,6 @@ func (a *App) hook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		installation = envelope.Installation.ID
-	}
-	if !handled {
-		a.metrics.webhooks.WithLabelValues(label, "ignored").Inc()
-		w.WriteHeader(http.StatusAccepted)
-		return
 	}
 	isNew, err := a.intake.storeDelivery(r.Context(), store.Delivery{
 		ID: delivery, Event: event, InstallationID: installation, Payload: body, ReceivedAt: time.Now(),
