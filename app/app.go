@@ -45,6 +45,8 @@ type App struct {
 	watch    *commitWatch     // commits unfinished deployments are on
 	intake   *groupCommit     // stores the deliveries that matter, in batches
 	clock    func() time.Time // Options.Now
+	// stopLeaseReaper ends this replica's lease reaper (Start runs it).
+	stopLeaseReaper context.CancelFunc
 }
 
 func (a *App) now() time.Time {
@@ -111,6 +113,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		Store: st, Clients: clients, Config: cfg, HTTP: egressClient(s),
 		ExecutorSecret: []byte(s.ExecutorSecret), PublicURL: s.PublicURL, AppID: s.AppID, Now: opts.Now,
 		LinkKey: linkKey(s), RecordRetention: s.RecordRetention,
+		Replica: deploy.ReplicaID(), LeaseTTL: s.StepLease, OnLeasesReaped: m.stepsResumed,
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
 		handlers: map[string]githubapp.EventHandler{}, clock: opts.Now}
@@ -177,13 +180,43 @@ func appSlug(ctx context.Context, clients githubapp.ClientCreator) (string, erro
 
 // Start begins working queued jobs.
 func (a *App) Start(ctx context.Context) error {
-	return a.Store.StartQueue(a.Logger.WithContext(ctx))
+	// The queue outlives ctx: Close or Shutdown stops it, the way the
+	// running steps need (waited for, or handed over).
+	ctx = a.Logger.WithContext(context.WithoutCancel(ctx))
+	if err := a.Store.StartQueue(ctx); err != nil {
+		return err
+	}
+	// Every replica reaps expired step leases: whichever is alive resumes
+	// the steps of one that died.
+	reaperCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopLeaseReaper = stop
+	go a.Deploy.RunLeaseReaper(reaperCtx)
+	return nil
 }
 
 // Close stops the queue (waiting for running steps) and the store.
 func (a *App) Close(ctx context.Context) {
 	a.intake.close() // answers the deliveries still waiting to be stored
+	if a.stopLeaseReaper != nil {
+		a.stopLeaseReaper()
+	}
 	if err := a.Store.StopQueue(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		a.Logger.Warn().Err(err).Msg("stop queue")
+	}
+	a.Store.Close()
+}
+
+// Shutdown stops this replica for good without making anyone wait: the
+// steps it is running are cancelled and handed over to another replica at
+// once (on SQLite, to the next start), then the store closes. SIGTERM — a
+// rolling restart of deploybot itself — ends here.
+func (a *App) Shutdown(ctx context.Context) {
+	a.intake.close()
+	if a.stopLeaseReaper != nil {
+		a.stopLeaseReaper()
+	}
+	a.Deploy.Drain()
+	if err := a.Store.StopQueueAndCancel(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.Logger.Warn().Err(err).Msg("stop queue")
 	}
 	a.Store.Close()

@@ -11,8 +11,13 @@ type metrics struct {
 	webhooks       *prometheus.CounterVec
 	githubRequests *prometheus.CounterVec
 	jobErrors      *prometheus.CounterVec
+	resumedSteps   prometheus.Counter
 	registry       *prometheus.Registry
 }
+
+// stepsResumed counts steps resumed after their replica stopped renewing
+// their leases.
+func (m *metrics) stepsResumed(n int) { m.resumedSteps.Add(float64(n)) }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
@@ -29,7 +34,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "deploybot_job_errors_total", Help: "Failed attempts of queued jobs, by kind.",
 		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.webhooks, m.githubRequests, m.jobErrors,
+	m.resumedSteps = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "deploybot_steps_resumed_total",
+		Help: "Pipeline steps resumed by this replica's lease reaper because the replica running them stopped renewing their leases (it died or was cut off).",
+	})
+	reg.MustRegister(m.webhooks, m.githubRequests, m.jobErrors, m.resumedSteps,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

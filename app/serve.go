@@ -28,7 +28,9 @@ func Serve(ctx context.Context, s Settings) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
-	a.Close(shutdown)
+	// Running steps are handed over, not waited for: another replica
+	// resumes them at once (a rolling restart costs no deployment time).
+	a.Shutdown(shutdown)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -38,6 +38,9 @@ type Settings struct {
 	// Retention is how long delivery ids are kept for deduplication
 	// (DEPLOYBOT_RETENTION; default 7d, at least 3d).
 	Retention time.Duration
+	// StepLease is how long a replica may go silent before another resumes
+	// its running step (DEPLOYBOT_STEP_LEASE; default 15s).
+	StepLease time.Duration
 }
 
 // DefaultRetention is DEPLOYBOT_RETENTION's default. GitHub lets anyone
@@ -71,6 +74,8 @@ const SettingsHelp = `Settings (environment variables):
   DEPLOYBOT_LINK_KEY            key (at least 32 bytes) signing record links (log_url); default: derived
                                 from GITHUB_WEBHOOK_SECRET, so rotating that secret also revokes old links
   DEPLOYBOT_RECORD_RETENTION    how long record links work, default 90d
+  DEPLOYBOT_STEP_LEASE          how long a replica may go silent before another replica resumes the step it
+                                was running (it renews every third of this), default 15s, 3s to 10m
 `
 
 // SettingsFromEnv reads settings through lookup (os.LookupEnv in main) and
@@ -140,6 +145,14 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 			return s, fmt.Errorf("DEPLOYBOT_RECORD_RETENTION must be a positive duration such as 90d or 2160h")
 		}
 		s.RecordRetention = d.Duration
+	}
+	s.StepLease = deploy.DefaultLeaseTTL
+	if v := get("DEPLOYBOT_STEP_LEASE", ""); v != "" {
+		d, err := config.ParseDuration(v)
+		if err != nil || d.Duration < 3*time.Second || d.Duration > 10*time.Minute {
+			return s, fmt.Errorf("DEPLOYBOT_STEP_LEASE must be a duration from 3s to 10m, e.g. 15s; got %q", v)
+		}
+		s.StepLease = d.Duration
 	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)

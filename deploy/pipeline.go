@@ -41,8 +41,8 @@ type stepWorker struct {
 	fastRetry sync.Map
 }
 
-// Timeout leaves room for the longest executor call (config caps it at
-// an hour); each call carries its own, configured timeout.
+// Timeout leaves room for the longest single request of a step (an
+// executor call, at most 5 minutes); longer work waits durably.
 func (w *stepWorker) Timeout(*river.Job[StepArgs]) time.Duration { return store.MaxJobRuntime }
 
 func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepArgs]) error {
@@ -118,6 +118,7 @@ type run struct {
 	// next environment of a chain starts there).
 	finishTxHook func(ctx context.Context, tx *store.Tx) error
 	notes        []string // what GitHub refused while finishing
+	lease        string   // owner of the step's lease ("" outside a step job)
 }
 
 func (s *Service) runStep(ctx context.Context, args StepArgs, at stepAttempt) error {
@@ -147,9 +148,50 @@ func (s *Service) runStep(ctx context.Context, args StepArgs, at stepAttempt) er
 	if r.st.StartedAt.IsZero() {
 		r.st.StartedAt = s.now()
 	}
-	if err := s.Store.UpdateStep(ctx, *r.st); err != nil {
+	// The step is leased and marked running together: a replica holding an
+	// unexpired lease on it is running it now, and this job is a duplicate.
+	r.lease = s.leaseOwner()
+	leased := false
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		now := time.Now()
+		if leased, err = tx.AcquireLease(ctx, d.ID, d.Step, r.lease, now, now.Add(s.leaseTTL())); err != nil || !leased {
+			return err
+		}
+		return tx.UpdateStep(ctx, *r.st)
+	})
+	if err != nil || !leased {
 		return err
 	}
+	ctx, stopLease := s.keepLease(ctx, d.ID, r.lease)
+	defer stopLease()
+	err = r.runLeased(ctx, at)
+	if err == nil || ctx.Err() == nil {
+		if err != nil {
+			// River runs the job again after its back-off: until then no
+			// replica runs the step, so no lease may make the reaper resume it.
+			_, _ = s.Store.ReleaseLease(context.WithoutCancel(ctx), d.ID, r.lease)
+		}
+		return err
+	}
+	switch {
+	case errors.Is(context.Cause(ctx), errLeaseLost):
+		r.log.Warn().Msg("another replica resumed this step; this run stops")
+		return nil
+	case s.draining.Load():
+		if herr := s.handOver(d, r.lease); herr != nil {
+			return fmt.Errorf("hand over step %s of deployment %d: %w (after: %v)", r.st.Name, d.ID, herr, err)
+		}
+		r.log.Info().Msg("deploybot is stopping: step handed over to another replica")
+		return nil
+	}
+	_, _ = s.Store.ReleaseLease(context.WithoutCancel(ctx), d.ID, r.lease)
+	return err
+}
+
+// runLeased does the step run r holds the lease for and records its outcome.
+func (r *run) runLeased(ctx context.Context, at stepAttempt) error {
+	d := r.d
+	var err error
 
 	var o outcome
 	if d.CancelReason != "" && beforeDeploying(r.st.Name) {
@@ -235,6 +277,15 @@ func (r *run) do(ctx context.Context) (outcome, error) {
 // apply commits a step's outcome and schedules what follows.
 func (r *run) apply(ctx context.Context, o outcome) error {
 	err := r.svc.Store.InTx(ctx, func(tx *store.Tx) error {
+		if r.lease != "" {
+			// The outcome counts only while the step is still ours: after a
+			// takeover the other replica's run decides.
+			if held, err := tx.ReleaseLease(ctx, r.d.ID, r.lease); err != nil {
+				return err
+			} else if !held {
+				return errLeaseLost
+			}
+		}
 		if o.inTx != nil {
 			if err := o.inTx(ctx, tx, &o); err != nil {
 				return err
@@ -320,6 +371,10 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 		// The reaper ended the deployment while this step worked: its
 		// outcome no longer matters, and the environment is someone else's.
 		r.log.Warn().Msg("deployment was ended while this step ran; its outcome is dropped")
+		return nil
+	}
+	if errors.Is(err, errLeaseLost) {
+		r.log.Warn().Msg("another replica resumed this step meanwhile; this run's outcome is dropped")
 		return nil
 	}
 	if err != nil {

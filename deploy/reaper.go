@@ -24,10 +24,9 @@ const (
 	// reapMargin is added to the longest step before a deployment is stale.
 	reapMargin = 15 * time.Minute
 	// minStepQuiet is the longest a healthy step may stay silent whatever
-	// its config: a job runs up to store.MaxJobRuntime and a crashed
-	// worker's job is rescued 5 minutes after that; a GitHub rate limit
-	// snoozes a step until the hourly reset.
-	minStepQuiet = store.MaxJobRuntime + 5*time.Minute
+	// its config: a GitHub rate limit snoozes a step until the hourly
+	// reset, and a job runs up to store.MaxJobRuntime on top.
+	minStepQuiet = time.Hour + store.MaxJobRuntime
 	reapBatch    = 100
 )
 

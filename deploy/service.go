@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -46,6 +47,14 @@ type Service struct {
 	// AppID is the GitHub App's id; events about its own check runs are ignored.
 	AppID int64
 	Now   func() time.Time
+	// Replica names this process in step leases (ReplicaID); LeaseTTL is
+	// how long it may go silent before another replica resumes its steps
+	// (DefaultLeaseTTL when 0).
+	Replica  string
+	LeaseTTL time.Duration
+	// OnLeasesReaped counts steps resumed from dead replicas (metrics).
+	OnLeasesReaped func(n int)
+	draining       atomic.Bool // Drain was called: cancelled steps hand over
 }
 
 func (s *Service) httpClient() egress.Doer {

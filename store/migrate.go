@@ -117,6 +117,16 @@ var migrations = []string{
 		PRIMARY KEY (repo, pr_number, login, kind)
 	);
 	CREATE INDEX IF NOT EXISTS reply_limits_window ON reply_limits (window_start);`,
+	// step_leases: the replica running a deployment's current step renews
+	// its lease every few seconds; a lease past expires_at belongs to a
+	// replica that died, and any replica's lease reaper resumes the step.
+	`CREATE TABLE IF NOT EXISTS step_leases (
+		deployment_id BIGINT PRIMARY KEY,
+		step INTEGER NOT NULL,
+		owner TEXT NOT NULL,
+		expires_at BIGINT NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS step_leases_expiry ON step_leases (expires_at);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.

@@ -37,6 +37,7 @@ type queue interface {
 	insertManyTx(ctx context.Context, tx *Tx, jobs []river.InsertManyParams) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
+	stopAndCancel(ctx context.Context) error
 	subscribe() (<-chan *river.Event, func())
 }
 
@@ -57,6 +58,9 @@ func (q sqliteQueue) insertManyTx(ctx context.Context, tx *Tx, jobs []river.Inse
 }
 func (q sqliteQueue) start(ctx context.Context) error { return q.c.Start(ctx) }
 func (q sqliteQueue) stop(ctx context.Context) error  { return q.c.Stop(ctx) }
+func (q sqliteQueue) stopAndCancel(ctx context.Context) error {
+	return q.c.StopAndCancel(ctx)
+}
 func (q sqliteQueue) subscribe() (<-chan *river.Event, func()) {
 	return q.c.Subscribe(allJobEvents...)
 }
@@ -75,6 +79,9 @@ func (q pgQueue) insertManyTx(ctx context.Context, tx *Tx, jobs []river.InsertMa
 }
 func (q pgQueue) start(ctx context.Context) error { return q.c.Start(ctx) }
 func (q pgQueue) stop(ctx context.Context) error  { return q.c.Stop(ctx) }
+func (q pgQueue) stopAndCancel(ctx context.Context) error {
+	return q.c.StopAndCancel(ctx)
+}
 func (q pgQueue) subscribe() (<-chan *river.Event, func()) {
 	return q.c.Subscribe(allJobEvents...)
 }
@@ -88,11 +95,13 @@ func (s *Store) SetupQueue(cfg QueueConfig) error {
 		MaxAttempts:  12,
 		// Completed jobs are history we keep in our own tables.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
-		// Webhook handling is quick; pipeline steps set their own, longer
-		// timeout (an executor call may take up to an hour).
+		// Webhook handling is quick; pipeline steps set their own timeout
+		// (MaxJobRuntime). Nothing holds a job for long: long waits are
+		// durable timers and events.
 		JobTimeout: 5 * time.Minute,
-		// A job running longer than this is presumed dead (its process
-		// crashed) and run again. It must exceed the longest step.
+		// A job running longer than this is presumed dead and run again.
+		// Steps do not wait for it: their leases (leases.go) let another
+		// replica resume them within seconds.
 		RescueStuckJobsAfter: MaxJobRuntime + 5*time.Minute,
 		RetryPolicy:          cfg.RetryPolicy,
 	}
@@ -132,9 +141,10 @@ func (s *Store) SetupQueue(cfg QueueConfig) error {
 	return nil
 }
 
-// MaxJobRuntime is the longest a job may run (the longest step: an executor
-// call bounded by config.MaxExecutorTimeout, plus margin).
-const MaxJobRuntime = 65 * time.Minute
+// MaxJobRuntime is the longest a step's job may run: the longest single
+// request a step makes (an executor call, bounded to 5 minutes; longer
+// executors answer 202 and call back) plus margin.
+const MaxJobRuntime = 10 * time.Minute
 
 // StartQueue starts working jobs. On SQLite, which only one process can
 // use, jobs still marked running were abandoned by a crashed process: they
@@ -147,6 +157,11 @@ func (s *Store) StartQueue(ctx context.Context) error {
 	}
 	if s.dialect == SQLite {
 		if _, err := s.RecoverAbandonedJobs(ctx); err != nil {
+			return err
+		}
+		// The abandoned steps' leases died with their process: the
+		// recovered jobs resume them now, not after the leases expire.
+		if err := s.ClearLeases(ctx); err != nil {
 			return err
 		}
 	}
@@ -170,6 +185,15 @@ func (s *Store) StopQueue(ctx context.Context) error {
 		return nil
 	}
 	return s.queue.stop(ctx)
+}
+
+// StopQueueAndCancel stops fetching jobs, cancels the running ones'
+// contexts and waits for them to return (or ctx to end).
+func (s *Store) StopQueueAndCancel(ctx context.Context) error {
+	if s.queue == nil {
+		return nil
+	}
+	return s.queue.stopAndCancel(ctx)
 }
 
 // Enqueue inserts a job outside any transaction.

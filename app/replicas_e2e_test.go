@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A replica is killed (kill -9) while it calls the executor. The other
+// replica resumes the step within a minute — the same call, with the same
+// idempotency key — and the deployment finishes once, as if nothing happened.
+func TestKilledReplicasStepResumesOnAnotherWithinAMinute(t *testing.T) {
+	c := newCluster(t, 2, false)
+	release, pr, sha := c.deployHeld()
+	victim := c.leaseHolder()
+
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-victim.exited
+	killed := time.Now()
+	release() // the deployer answers the next call at once
+
+	ctx, cancel := context.WithDeadline(c.ctx, killed.Add(time.Minute))
+	defer cancel()
+	d := c.deploymentSucceeds(ctx)
+	t.Logf("resumed and finished %s after the kill", time.Since(killed).Round(100*time.Millisecond))
+
+	calls, keys := c.target.Calls()
+	if len(calls) != 2 || keys[0] != keys[1] || calls[0].SHA != sha || calls[1].SHA != sha {
+		t.Fatalf("executor calls %d with keys %v: want the interrupted call repeated once with its idempotency key", len(calls), keys)
+	}
+	if got := strings.Join(states(d), ","); got != "queued,in_progress,success" {
+		t.Errorf("statuses = %s: resuming must not repeat or skip any", got)
+	}
+	if n := len(c.sim.Deployments(SandboxRepoFull)); n != 1 {
+		t.Errorf("%d GitHub deployments, want 1", n)
+	}
+	records := 0
+	for _, cm := range c.sim.Comments(SandboxRepoFull, pr) {
+		if cm.User == c.sim.BotLogin() {
+			records++
+			if !strings.Contains(cm.Body, "success") && !strings.Contains(cm.Body, "Success") {
+				t.Errorf("record does not show the success:\n%s", cm.Body)
+			}
+		}
+	}
+	if records != 1 {
+		t.Errorf("%d deploybot comments on the PR, want the one record", records)
+	}
+	summaries := 0
+	for _, cr := range c.sim.CheckRuns(SandboxRepoFull, sha) {
+		if cr.Name == "deploy/staging" {
+			summaries++
+			if cr.Conclusion != "success" {
+				t.Errorf("deploy/staging concluded %q", cr.Conclusion)
+			}
+		}
+	}
+	if summaries != 1 {
+		t.Errorf("%d deploy/staging check runs, want 1", summaries)
+	}
+}
+
+// A rolling restart of deploybot: the replica running a step gets SIGTERM.
+// It hands the step over at once — the survivor resumes it long before the
+// 10-minute lease could expire — and exits cleanly.
+func TestSIGTERMHandsTheRunningStepOverAtOnce(t *testing.T) {
+	c := newCluster(t, 2, false, "DEPLOYBOT_STEP_LEASE=10m")
+	release, _, _ := c.deployHeld()
+	leaving := c.leaseHolder()
+
+	if err := leaving.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-leaving.exited:
+	case <-c.ctx.Done():
+		t.Fatal("the replica did not exit after SIGTERM")
+	}
+	if code := leaving.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("replica exited %d after SIGTERM, want 0:\n%s", code, leaving.log())
+	}
+	if !strings.Contains(leaving.log(), "handed over") {
+		t.Errorf("the stopping replica did not hand its step over:\n%s", leaving.log())
+	}
+	release()
+
+	// Far less than the lease: only a hand-over resumes the step in time.
+	ctx, cancel := context.WithTimeout(c.ctx, 45*time.Second)
+	defer cancel()
+	c.deploymentSucceeds(ctx)
+	calls, keys := c.target.Calls()
+	if len(calls) != 2 || keys[0] != keys[1] {
+		t.Fatalf("executor calls %d with keys %v: want the interrupted call repeated once with its idempotency key", len(calls), keys)
+	}
+}
+
+// GitHub's delivery reaches both replicas (a retry through another load
+// balancer path, or a redelivery): it has one effect.
+func TestOneDeliveryToBothReplicasHasOneEffect(t *testing.T) {
+	c := newCluster(t, 2, true)
+	c.repo.Commit("feature", map[string]string{"f.txt": "f"}, "feature")
+	pr := c.repo.OpenPR("feature", "main", "alice", "Feature")
+	comment := c.sim.Comment(SandboxRepoFull, pr, "alice", "/deploy staging")
+
+	c.deploymentSucceeds(c.ctx)
+	if err := c.sim.WaitForDeliveries(c.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.sim.Deployments(SandboxRepoFull)); n != 1 {
+		t.Errorf("%d GitHub deployments, want 1", n)
+	}
+	if calls, _ := c.target.Calls(); len(calls) != 1 {
+		t.Errorf("%d executor calls, want 1", len(calls))
+	}
+	if r := c.sim.Reactions(comment); len(r) != 1 {
+		t.Errorf("%d reactions on the command, want 1", len(r))
+	}
+	records := 0
+	for _, cm := range c.sim.Comments(SandboxRepoFull, pr) {
+		if cm.User == c.sim.BotLogin() {
+			records++
+		}
+	}
+	if records != 1 {
+		t.Errorf("%d deploybot comments, want 1", records)
+	}
+}
