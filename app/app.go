@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gregjones/httpcache"
@@ -17,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/deploy"
+	"github.com/deploybot/deploybot/executor"
 	"github.com/deploybot/deploybot/handlers"
 	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/internal/lrucache"
@@ -115,6 +117,9 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		LinkKey: linkKey(s), RecordRetention: s.RecordRetention,
 		Replica: deploy.ReplicaID(), LeaseTTL: s.StepLease, OnLeasesReaped: m.stepsResumed,
 	}
+	if s.AllowCommands {
+		svc.Commands = &executor.Command{Path: os.Getenv("PATH"), Secrets: serverSecrets(s)}
+	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
 		handlers: map[string]githubapp.EventHandler{}, clock: opts.Now}
 	base := &handlers.Base{ClientCreator: clients, Config: cfg, Deploy: svc, AppID: s.AppID}
@@ -155,6 +160,17 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	a.intake = newGroupCommit(st)
 	m.observeIntake(a.intake, a.watch)
 	return a, nil
+}
+
+// serverSecrets are the values a command's kept output must never show.
+func serverSecrets(s Settings) []string {
+	out := []string{s.WebhookSecret, s.ExecutorSecret, s.LinkKey}
+	for _, line := range strings.Split(string(s.PrivateKey), "\n") {
+		if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // egressClient calls the URLs repositories configure (flag services, health

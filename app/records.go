@@ -61,5 +61,7 @@ var recordPage = template.Must(template.New("record").Parse(`<!doctype html>
 </head><body>
 <h1>Deployment {{.ID}}: {{.Repository}} → {{.Environment}} ({{.State}})</h1>
 <pre>{{.Markdown}}</pre>
-</body></html>
+{{range .ExecutorOutput}}<h2>Output of {{.Step}}</h2>
+<pre>{{.Output}}</pre>
+{{end}}</body></html>
 `))

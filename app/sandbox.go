@@ -38,6 +38,8 @@ type SandboxOptions struct {
 	Now func() time.Time
 	// RetryPolicy spaces retried jobs (River's backoff when nil).
 	RetryPolicy river.ClientRetryPolicy
+	// AllowCommands enables the command executor (DEPLOYBOT_ALLOW_COMMANDS).
+	AllowCommands bool
 }
 
 // Sandbox identities.
@@ -113,7 +115,7 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 		AppID: s.Sim.AppID(), PrivateKey: s.Sim.PrivateKeyPEM(), WebhookSecret: sandboxWebhookSecret,
 		APIURL: s.Sim.URL, WebURL: "https://github.com/", DatabaseURL: s.opts.DatabaseURL,
 		ExecutorSecret: sandboxExecutorSecret, PublicURL: s.Server.URL,
-		LogFormat: "json",
+		LogFormat: "json", AllowCommands: s.opts.AllowCommands,
 		// The deploy target listens on loopback: opted in here, as an
 		// operator would for a deployer on deploybot's own host.
 		EgressAllow: egress.Loopback(),

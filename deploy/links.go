@@ -57,6 +57,9 @@ type PublicRecord struct {
 	Environment string `json:"environment"`
 	State       string `json:"state"`
 	Markdown    string `json:"markdown"`
+	// ExecutorOutput is what command steps printed (the end, secrets
+	// masked): shown only behind the signed link, never on the PR.
+	ExecutorOutput []StepOutput `json:"executor_output,omitempty"`
 }
 
 // RecordByLink returns the record behind a signed link, or
@@ -77,5 +80,6 @@ func (s *Service) RecordByLink(ctx context.Context, id int64, token string) (*Pu
 	if s.now().Sub(d.CreatedAt) > s.recordRetention() {
 		return nil, ErrRecordNotFound
 	}
-	return &PublicRecord{ID: d.ID, Repository: d.Repo, Environment: d.Environment, State: string(d.State), Markdown: rec.Markdown}, nil
+	return &PublicRecord{ID: d.ID, Repository: d.Repo, Environment: d.Environment, State: string(d.State), Markdown: rec.Markdown,
+		ExecutorOutput: commandOutputs(rec)}, nil
 }

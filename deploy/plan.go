@@ -47,9 +47,6 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 			"it refuses to deploy rather than skip a safeguard. Remove them from `.github/deploy.yml` or upgrade deploybot",
 			req.Environment.Name, strings.Join(missing, ", "))}
 	}
-	if kind := req.Environment.Executor.Kind(); kind == "command" {
-		return nil, permanentError{fmt.Errorf("the %s executor is not available yet; use a webhook, actions or external executor for %s", kind, req.Environment.Name)}
-	}
 	if req.Environment.Executor.External != nil && strategy != "direct" {
 		return nil, permanentError{fmt.Errorf("an external executor deploys on its own: the %s strategy needs a webhook or actions executor", strategy)}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/executor"
 )
 
 func webhookEnv() *config.Environment {
@@ -45,8 +46,8 @@ func TestPlanSteps(t *testing.T) {
 		{name: "rollbacks never run the migrations backup", req: Request{Environment: migrationsEnv(), Task: TaskRollback}, strategy: "direct",
 			want: `create-deployment comment lock gates backup execute{"action":"rollback","index":1,"total":1} verify finish`},
 		{name: "canary not yet", req: Request{Environment: webhookEnv()}, strategy: "canary", wantErr: "canary strategy is not available yet"},
-		{name: "command executor not yet", req: Request{Environment: &config.Environment{Name: "p", Executor: config.Executor{Command: &config.CommandExecutor{Argv: []string{"./deploy"}}}}},
-			strategy: "direct", wantErr: "command executor is not available yet"},
+		{name: "command executor: one step like any executor", req: Request{Environment: &config.Environment{Name: "p", Executor: config.Executor{Command: &config.CommandExecutor{Argv: []string{"./deploy"}}}}},
+			strategy: "direct", want: `create-deployment comment lock gates backup execute{"action":"deploy","index":1,"total":1} verify finish`},
 		{name: "an external executor deploys in one step", req: Request{Environment: &config.Environment{Name: "p", Executor: config.Executor{External: &config.ExternalExecutor{}}}},
 			strategy: "canary", wantErr: "external executor deploys on its own"},
 		{name: "protection rule: gates and the answer only", req: Request{Environment: webhookEnv(), Task: TaskProtection}, strategy: "direct",
@@ -80,5 +81,20 @@ func TestConfiguredButUnsupportedSafeguardsRefuse(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("refusal %q does not name %s", err, want)
 		}
+	}
+}
+
+// A server that does not allow commands refuses a command executor before
+// anything happens, and says what to do.
+func TestCommandExecutorOffUnlessTheServerAllowsIt(t *testing.T) {
+	env := &config.Environment{Name: "prod", Executor: config.Executor{Command: &config.CommandExecutor{Argv: []string{"./deploy.sh"}}}}
+	s := &Service{}
+	_, _, err := s.prepare(Request{Environment: env, Task: TaskDeploy})
+	if err == nil || !permanent(err) || !strings.Contains(err.Error(), "DEPLOYBOT_ALLOW_COMMANDS=true") {
+		t.Fatalf("err = %v, want a permanent refusal naming DEPLOYBOT_ALLOW_COMMANDS=true", err)
+	}
+	s.Commands = &executor.Command{}
+	if _, _, err := s.prepare(Request{Environment: env, Task: TaskDeploy}); err != nil {
+		t.Fatalf("with commands allowed: %v", err)
 	}
 }

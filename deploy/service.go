@@ -16,6 +16,7 @@ import (
 
 	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/executor"
 	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/store"
 )
@@ -34,6 +35,9 @@ type Service struct {
 	// client (nil: one that allows no non-public address). Each call brings
 	// its own timeout.
 	HTTP egress.Doer
+	// Commands runs command executor steps; nil when the server does not
+	// allow them (DEPLOYBOT_ALLOW_COMMANDS).
+	Commands *executor.Command
 	// ExecutorSecret signs step JSON sent to webhook executors.
 	ExecutorSecret []byte
 	// PublicURL is deploybot's own base URL for log links ("" leaves them out).
@@ -172,6 +176,9 @@ func (s *Service) prepare(req Request) (*store.Deployment, []store.Step, error) 
 		Production: req.Environment.Production, State: store.StatePending, EnvConfig: string(envJSON),
 		Gates: string(gates), PreviousSHA: req.PreviousSHA, Context: req.Context.encode(),
 		GitHubDeploymentID: req.GitHubDeploymentID, StaleAfter: staleAfter(req.Environment),
+	}
+	if req.Environment.Executor.Command != nil && s.Commands == nil && !req.DryRun && req.Task != TaskProtection {
+		return nil, nil, commandsOff(req.Environment.Name)
 	}
 	steps, err := planSteps(req, strategy)
 	if err != nil {

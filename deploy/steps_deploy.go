@@ -125,6 +125,8 @@ func (r *run) execute(ctx context.Context) (outcome, error) {
 		return r.executeExternal(ctx)
 	case "actions":
 		return r.executeActions(ctx, spec)
+	case "command":
+		return r.executeCommand(ctx, spec)
 	}
 	// No status per step: the deployment is in_progress since its gates
 	// passed, and statuses change at phase changes only (GitHub's write
