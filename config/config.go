@@ -254,6 +254,9 @@ type Strategy struct {
 type BlueGreen struct {
 	PreviewURL   string
 	KeepPrevious Duration // how long the old slot is kept; default: the rollback window
+	// AutoPromote switches as soon as the preview verified (default);
+	// false waits for Promote.
+	AutoPromote bool
 }
 
 // Canary shifts traffic through increasing weights; the last is 100.
@@ -263,6 +266,7 @@ type Canary struct{ Steps []CanaryStep }
 type CanaryStep struct {
 	Weight int
 	Pause  Duration
+	Manual bool // `pause: manual`: wait for Promote
 }
 
 // Rolling updates in batches: either Batches, or Instances split by BatchSize.
@@ -270,6 +274,19 @@ type Rolling struct {
 	Batches   int
 	Instances int
 	BatchSize int
+	// MaxFailures is how many batches may fail before the rollout stops
+	// and rolls back (default 0: the first failure).
+	MaxFailures int
+}
+
+// BatchRange returns the first and last instance (1-based) of batch k of
+// n when the rollout counts instances; 0, 0 otherwise.
+func (r Rolling) BatchRange(k int) (first, last int) {
+	if r.Instances == 0 || r.BatchSize == 0 {
+		return 0, 0
+	}
+	first = (k-1)*r.BatchSize + 1
+	return first, min(k*r.BatchSize, r.Instances)
 }
 
 // BatchCount returns the number of batches the rollout has.

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,7 +74,7 @@ func TestParseDesignExample(t *testing.T) {
 	if a := prod.Executor.Actions; a == nil || a.Workflow != "deploy.yml" || a.Ref != "main" {
 		t.Errorf("actions = %+v", a)
 	}
-	wantSteps := []CanaryStep{{10, D(5 * time.Minute)}, {50, D(10 * time.Minute)}, {100, D(0)}}
+	wantSteps := []CanaryStep{{Weight: 10, Pause: D(5 * time.Minute)}, {Weight: 50, Pause: D(10 * time.Minute)}, {Weight: 100, Pause: D(0)}}
 	if prod.Strategy.Name != StrategyCanary || !reflect.DeepEqual(prod.Strategy.Canary.Steps, wantSteps) {
 		t.Errorf("strategy = %+v", prod.Strategy)
 	}
@@ -281,5 +282,61 @@ func TestSizesAndSeverities(t *testing.T) {
 	}
 	if SeverityRank("moderate") != SeverityRank("medium") || SeverityRank("critical") <= SeverityRank("high") || SeverityRank("x") != 0 {
 		t.Error("SeverityRank")
+	}
+}
+
+// The strategy keys of issue 10: manual pauses, auto_promote, max_failures.
+func TestStrategyOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		check      func(t *testing.T, s Strategy)
+		wantErr    string
+	}{
+		{"pause: manual waits for Promote", `{ canary: { steps: [{ weight: 10, pause: manual }, { weight: 50, pause: 5m }, { weight: 100 }] } }`,
+			func(t *testing.T, s Strategy) {
+				want := []CanaryStep{{Weight: 10, Manual: true}, {Weight: 50, Pause: D(5 * time.Minute)}, {Weight: 100}}
+				if !reflect.DeepEqual(s.Canary.Steps, want) {
+					t.Errorf("steps = %+v", s.Canary.Steps)
+				}
+			}, ""},
+		{"blue-green promotes itself by default", `blue-green`,
+			func(t *testing.T, s Strategy) {
+				if !s.BlueGreen.AutoPromote {
+					t.Error("auto_promote defaults to false")
+				}
+			}, ""},
+		{"auto_promote: false waits", `{ blue-green: { preview_url: "https://preview.example", auto_promote: false } }`,
+			func(t *testing.T, s Strategy) {
+				if s.BlueGreen.AutoPromote || s.BlueGreen.PreviewURL != "https://preview.example" {
+					t.Errorf("blue-green = %+v", s.BlueGreen)
+				}
+			}, ""},
+		{"rolling with max_failures and a smaller last batch", `{ rolling: { instances: 10, batch_size: 3, max_failures: 1 } }`,
+			func(t *testing.T, s Strategy) {
+				r := s.Rolling
+				if r.BatchCount() != 4 || r.MaxFailures != 1 {
+					t.Errorf("rolling = %+v", r)
+				}
+				if a, b := r.BatchRange(4); a != 10 || b != 10 {
+					t.Errorf("last batch = %d..%d, want 10..10", a, b)
+				}
+			}, ""},
+		{"a pause that is neither a duration nor manual", `{ canary: { steps: [{ weight: 10, pause: later }, { weight: 100 }] } }`, nil, "pause"},
+		{"negative max_failures", `{ rolling: { batches: 2, max_failures: -1 } }`, nil, "max_failures must be 0 or more"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse([]byte("environments:\n  prod:\n    executor: { webhook: { url: https://d.example/h } }\n    strategy: " + tc.yaml + "\n"))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, _ := cfg.Environment("prod")
+			tc.check(t, env.Strategy)
+		})
 	}
 }

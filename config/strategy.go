@@ -20,7 +20,7 @@ func (d *decoder) parseStrategy(n *yaml.Node, path string, keepDefault Duration)
 		switch name {
 		case StrategyDirect:
 		case StrategyBlueGreen:
-			s.Name, s.BlueGreen = name, &BlueGreen{KeepPrevious: keepDefault}
+			s.Name, s.BlueGreen = name, &BlueGreen{KeepPrevious: keepDefault, AutoPromote: true}
 		case StrategyCanary:
 			d.addf(n, path, "canary needs its steps: strategy: { canary: { steps: [{ weight: 10, pause: 5m }, { weight: 100 }] } }")
 		case StrategyRolling:
@@ -60,6 +60,7 @@ func (d *decoder) parseStrategy(n *yaml.Node, path string, keepDefault Duration)
 		s.BlueGreen = &BlueGreen{
 			PreviewURL:   d.url(b, "preview_url", false),
 			KeepPrevious: d.duration(b, "keep_previous", keepDefault, false),
+			AutoPromote:  b.get("auto_promote") == nil || d.boolean(b, "auto_promote"),
 		}
 	case StrategyCanary:
 		s.Canary = d.parseCanary(o.get(StrategyCanary), sub)
@@ -84,7 +85,12 @@ func (d *decoder) parseCanary(n *yaml.Node, path string) *Canary {
 		if !ok {
 			continue
 		}
-		st := CanaryStep{Weight: d.integer(so, "weight", 0), Pause: d.duration(so, "pause", Duration{}, false)}
+		st := CanaryStep{Weight: d.integer(so, "weight", 0)}
+		if pn := so.get("pause"); pn != nil && pn.Kind == yaml.ScalarNode && strings.EqualFold(pn.Value, "manual") {
+			st.Manual = true
+		} else {
+			st.Pause = d.duration(so, "pause", Duration{}, false)
+		}
 		switch {
 		case so.get("weight") == nil:
 			d.addf(so.at("weight"), so.sub("weight"), "weight is required (1..100)")
@@ -107,9 +113,13 @@ func (d *decoder) parseCanary(n *yaml.Node, path string) *Canary {
 func (d *decoder) parseRolling(n *yaml.Node, path string) *Rolling {
 	o, _ := d.object(n, path, "rolling")
 	r := &Rolling{
-		Batches:   d.integer(o, "batches", 0),
-		Instances: d.integer(o, "instances", 0),
-		BatchSize: d.integer(o, "batch_size", 0),
+		Batches:     d.integer(o, "batches", 0),
+		Instances:   d.integer(o, "instances", 0),
+		BatchSize:   d.integer(o, "batch_size", 0),
+		MaxFailures: d.integer(o, "max_failures", 0),
+	}
+	if r.MaxFailures < 0 {
+		d.addf(o.at("max_failures"), o.sub("max_failures"), "max_failures must be 0 or more")
 	}
 	hasB, hasI, hasS := o.get("batches") != nil, o.get("instances") != nil, o.get("batch_size") != nil
 	switch {
