@@ -24,6 +24,12 @@ type RunContext struct {
 	Then []string `json:"then,omitempty"`
 	// Force records an admin's `--force` (a rollback outside its window).
 	Force bool `json:"force,omitempty"`
+	// Slot is the blue-green slot this deployment deploys to (the one idle
+	// when its first step ran); LiveSlotSHA what the other slot held then.
+	Slot        string `json:"slot,omitempty"`
+	LiveSlotSHA string `json:"live_slot_sha,omitempty"`
+	// PromotedBy names who promoted each manual pause, by step index.
+	PromotedBy map[int]string `json:"promoted_by,omitempty"`
 }
 
 // ProtectionRun identifies the workflow run a protection rule answers.

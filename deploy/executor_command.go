@@ -30,11 +30,15 @@ func (r *run) executeCommand(ctx context.Context, spec ExecSpec) (outcome, error
 	cfg := r.env.Executor.Command
 	step := r.stepJSON(spec)
 	stdin, _ := json.Marshal(step)
+	w := ""
+	if spec.Weight != nil {
+		w = strconv.Itoa(*spec.Weight)
+	}
 	env := []string{
 		"DEPLOY_ENVIRONMENT=" + r.d.Environment, "DEPLOY_SHA=" + r.d.SHA, "DEPLOY_REF=" + r.d.Ref,
 		"DEPLOY_PREVIOUS_SHA=" + r.d.PreviousSHA, "DEPLOY_REPOSITORY=" + r.d.Repo,
 		"DEPLOY_ACTION=" + spec.Action, "DEPLOY_STRATEGY=" + r.d.Strategy,
-		"DEPLOY_WEIGHT=" + strconv.Itoa(spec.Weight), "DEPLOY_SLOT=" + spec.Slot, "DEPLOY_BATCH=" + strconv.Itoa(spec.Batch),
+		"DEPLOY_WEIGHT=" + w, "DEPLOY_SLOT=" + spec.Slot, "DEPLOY_BATCH=" + strconv.Itoa(spec.Batch),
 		"DEPLOY_DEPLOYMENT_ID=" + strconv.FormatInt(r.d.GitHubDeploymentID, 10),
 		// A resumed step runs the command again with the same key.
 		"DEPLOY_IDEMPOTENCY_KEY=" + r.idempotencyKey(),

@@ -194,9 +194,13 @@ func (r *run) runLeased(ctx context.Context, at stepAttempt) error {
 	var err error
 
 	var o outcome
-	if d.CancelReason != "" && beforeDeploying(r.st.Name) {
+	switch {
+	case d.CancelReason != "" && beforeDeploying(r.st.Name):
 		o = fail(d.CancelReason)
-	} else {
+	case d.AbortReason != "" && !r.undoing():
+		// Aborted: the forward steps stop here and the undo steps run.
+		o = fail(d.AbortReason)
+	default:
 		o, err = r.do(ctx)
 	}
 	if err != nil {
@@ -266,6 +270,10 @@ func (r *run) do(ctx context.Context) (outcome, error) {
 		return r.databaseBackup(ctx)
 	case stepExecute:
 		return r.execute(ctx)
+	case stepCheck:
+		return r.check(ctx)
+	case stepPause:
+		return r.pause(ctx)
 	case stepVerify:
 		return r.verify(ctx)
 	case stepFinish:
@@ -300,7 +308,13 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 		switch o.kind {
 		case outcomeDone:
 			r.st.State, r.st.FinishedAt = store.StepDone, r.svc.now()
-			r.d.Step++
+			for _, i := range r.nextAfterDone() {
+				skipped := r.steps[i]
+				skipped.State = store.StepSkipped
+				if err := tx.UpdateStep(ctx, skipped); err != nil {
+					return err
+				}
+			}
 			enqueue = r.d.Step < len(r.steps)
 		case outcomeWait:
 			// the job is snoozed below; the step stays running
@@ -333,6 +347,9 @@ func (r *run) apply(ctx context.Context, o outcome) error {
 			if r.st.Name == stepFinish || r.d.Step >= last {
 				r.d.Step = len(r.steps) // the finish step itself failed: the deployment ends here
 				break
+			}
+			if undo := r.firstUndo(); undo > 0 {
+				last = undo // a rollout undoes what it changed before finishing
 			}
 			for i := r.d.Step + 1; i < last; i++ {
 				skipped := r.steps[i]

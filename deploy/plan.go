@@ -19,6 +19,8 @@ const (
 	stepBackup           = "backup"
 	stepDBBackup         = "db-backup"
 	stepExecute          = "execute"
+	stepCheck            = "check" // health checks between the steps of a rollout
+	stepPause            = "pause" // a canary pause, or blue-green's wait for Promote
 	stepVerify           = "verify"
 	stepFinish           = "finish"
 )
@@ -26,12 +28,42 @@ const (
 // ExecSpec is the strategy-specific part of an execute step; it becomes the
 // `step` object of the executor's JSON.
 type ExecSpec struct {
-	Action string `json:"action"` // deploy | switch | rollback
+	Action string `json:"action"` // deploy | switch | rollback | abort
 	Index  int    `json:"index"`
 	Total  int    `json:"total"`
-	Weight int    `json:"weight,omitempty"`
+	// Weight is the canary's traffic share: present on every canary call,
+	// 0 on abort, absent otherwise.
+	Weight *int   `json:"weight,omitempty"`
 	Slot   string `json:"slot,omitempty"`
 	Batch  int    `json:"batch,omitempty"`
+	// InstanceFrom and InstanceTo bound a rolling batch when the rollout
+	// counts instances (1-based, inclusive).
+	InstanceFrom int `json:"instance_from,omitempty"`
+	InstanceTo   int `json:"instance_to,omitempty"`
+	// Undo marks a step that runs only when the rollout failed or was
+	// aborted: it reverses what the forward steps changed (never sent).
+	Undo bool `json:"-"`
+}
+
+// specJSON is how a spec is stored on its step (Undo included).
+func specJSON(e ExecSpec) string {
+	type stored ExecSpec
+	b, _ := json.Marshal(struct {
+		stored
+		Undo bool `json:"undo,omitempty"`
+	}{stored(e), e.Undo})
+	return string(b)
+}
+
+// parseSpec reads a step's stored spec.
+func parseSpec(s string) ExecSpec {
+	var out struct {
+		ExecSpec
+		Undo bool `json:"undo"`
+	}
+	_ = json.Unmarshal([]byte(s), &out)
+	out.ExecSpec.Undo = out.Undo
+	return out.ExecSpec
 }
 
 // planSteps lays out the durable steps for a request.
@@ -50,7 +82,7 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 	if req.Environment.Executor.External != nil && strategy != "direct" {
 		return nil, permanentError{fmt.Errorf("an external executor deploys on its own: the %s strategy needs a webhook or actions executor", strategy)}
 	}
-	execs, err := strategySteps(strategy)
+	rollout, err := strategySteps(req.Environment, strategy)
 	if err != nil {
 		return nil, permanentError{err}
 	}
@@ -64,25 +96,16 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 			steps = append(steps, store.Step{Name: stepDBBackup})
 		}
 	}
-	for _, e := range execs {
-		if req.Task == TaskRollback && e.Action == "deploy" {
+	for _, st := range rollout.forward {
+		if e := parseSpec(st.Spec); st.Name == stepExecute && req.Task == TaskRollback && e.Action == "deploy" {
 			e.Action = "rollback"
+			st.Spec = specJSON(e)
 		}
-		spec, _ := json.Marshal(e)
-		steps = append(steps, store.Step{Name: stepExecute, Spec: string(spec)})
+		steps = append(steps, st)
 	}
-	return append(steps, store.Step{Name: stepVerify}, store.Step{Name: stepFinish}), nil
-}
-
-// strategySteps returns the executor calls of a strategy. New strategies add
-// a case here; the pipeline itself does not change.
-func strategySteps(strategy string) ([]ExecSpec, error) {
-	switch strategy {
-	case "direct":
-		return []ExecSpec{{Action: "deploy", Index: 1, Total: 1}}, nil
-	default:
-		return nil, fmt.Errorf("the %s strategy is not available yet; use `--strategy direct`", strategy)
-	}
+	steps = append(steps, store.Step{Name: stepVerify})
+	steps = append(steps, rollout.undo...)
+	return append(steps, store.Step{Name: stepFinish}), nil
 }
 
 // notYetSupported lists configured safeguards the pipeline does not run yet.

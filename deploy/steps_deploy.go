@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -116,10 +115,19 @@ func (r *run) databaseBackup(ctx context.Context) (outcome, error) {
 
 // execute runs one strategy step through the environment's executor.
 func (r *run) execute(ctx context.Context) (outcome, error) {
-	var spec ExecSpec
-	if err := json.Unmarshal([]byte(r.st.Spec), &spec); err != nil {
-		return outcome{}, permanentError{fmt.Errorf("decode step spec: %w", err)}
+	spec, skip, err := r.rolloutSpec(ctx, parseSpec(r.st.Spec))
+	if err != nil || skip != "" {
+		return done(skip), err
 	}
+	o, err := r.executeSpec(ctx, spec)
+	if err != nil {
+		return o, err
+	}
+	return r.afterRolloutStep(spec, o), nil
+}
+
+// executeSpec makes one executor call.
+func (r *run) executeSpec(ctx context.Context, spec ExecSpec) (outcome, error) {
 	switch r.env.Executor.Kind() {
 	case "external":
 		return r.executeExternal(ctx)
@@ -149,9 +157,14 @@ func (r *run) idempotencyKey() string {
 }
 
 func (r *run) stepJSON(spec ExecSpec) StepPayload {
-	return StepPayload{
+	p := StepPayload{
 		Action: spec.Action, DeploymentID: r.d.GitHubDeploymentID, Repository: r.d.Repo,
 		Environment: r.d.Environment, Ref: r.d.Ref, SHA: r.d.SHA, PreviousSHA: r.d.PreviousSHA,
 		Strategy: r.d.Strategy, Step: spec,
 	}
+	if spec.Undo && spec.Action == "rollback" {
+		// A batch goes back: sha is the version restored, previous_sha the failed one.
+		p.SHA, p.PreviousSHA = r.d.PreviousSHA, r.d.SHA
+	}
+	return p
 }

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/google/go-github/v62/github"
@@ -36,9 +37,13 @@ func (r *run) syncSummary(ctx context.Context, overall checks.Verdict) error {
 		r.d.CheckRunID = found[fmt.Sprint(r.d.ID)]
 	}
 	out := &github.CheckRunOutput{Title: github.String(truncate(title, 255)), Summary: github.String(truncate(r.checkSummary(), 65000))}
+	var actions []*github.CheckRunAction
+	if r.progressive() && overall != checks.Block {
+		actions = []*github.CheckRunAction{abortAction} // a rollout can be stopped from the start
+	}
 	if r.d.CheckRunID != 0 {
 		_, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.owner, r.repo, r.d.CheckRunID, github.UpdateCheckRunOptions{
-			Name: checkRunName(r.d.Environment), Output: out})
+			Name: checkRunName(r.d.Environment), Output: out, Actions: actions})
 		if err != nil {
 			return fmt.Errorf("update check run %s: %w", checkRunName(r.d.Environment), err)
 		}
@@ -47,7 +52,7 @@ func (r *run) syncSummary(ctx context.Context, overall checks.Verdict) error {
 	cr, _, err := r.gh.Checks.CreateCheckRun(ctx, r.owner, r.repo, github.CreateCheckRunOptions{
 		Name: checkRunName(r.d.Environment), HeadSHA: r.d.SHA, ExternalID: github.String(fmt.Sprint(r.d.ID)),
 		Status: github.String("in_progress"), StartedAt: &github.Timestamp{Time: r.d.CreatedAt}, Output: out,
-		DetailsURL: r.detailsURL(),
+		DetailsURL: r.detailsURL(), Actions: actions,
 	})
 	if err != nil {
 		return fmt.Errorf("create check run %s: %w", checkRunName(r.d.Environment), err)
@@ -105,7 +110,33 @@ func (r *run) completeCheckRun(ctx context.Context, success bool) error {
 		r.d.CheckRunID = cr.GetID()
 		return nil
 	}
+	if len(opts.Actions) == 0 && r.progressive() {
+		// The rollout's Abort/Promote buttons must go: go-github leaves an
+		// empty list out, so this update is sent as it is.
+		return r.updateCheckRunClearingActions(ctx, opts)
+	}
 	if _, _, err := r.gh.Checks.UpdateCheckRun(ctx, r.owner, r.repo, r.d.CheckRunID, opts); err != nil {
+		return fmt.Errorf("complete check run: %w", err)
+	}
+	return nil
+}
+
+// updateCheckRunClearingActions sends opts with `"actions": []`.
+func (r *run) updateCheckRunClearingActions(ctx context.Context, opts github.UpdateCheckRunOptions) error {
+	b, err := json.Marshal(opts)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return err
+	}
+	body["actions"] = []any{}
+	req, err := r.gh.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", r.owner, r.repo, r.d.CheckRunID), body)
+	if err != nil {
+		return err
+	}
+	if _, err := r.gh.Do(ctx, req, nil); err != nil {
 		return fmt.Errorf("complete check run: %w", err)
 	}
 	return nil

@@ -31,10 +31,14 @@ const defaultHealthInterval = 10 * time.Second
 // verify runs the health checks; a failing one is retried on a durable timer
 // (the job snoozes) until its timeout has passed since verification began.
 func (r *run) verify(ctx context.Context) (outcome, error) {
-	checks := r.env.Verify.Health
-	if len(checks) == 0 {
+	if len(r.env.Verify.Health) == 0 {
 		return done("no health checks configured"), nil
 	}
+	return r.runHealthChecks(ctx, r.env.Verify.Health)
+}
+
+// runHealthChecks is one attempt at checks, state kept on the step.
+func (r *run) runHealthChecks(ctx context.Context, checks []config.HealthCheck) (outcome, error) {
 	var state healthState
 	_ = json.Unmarshal([]byte(r.st.Result), &state)
 	if len(state.Checks) != len(checks) {

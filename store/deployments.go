@@ -51,6 +51,11 @@ type Deployment struct {
 	// next step.
 	Wakes        int64
 	CancelReason string
+	// AbortReason, once set (RequestAbort), stops a rollout at its next
+	// step and undoes what it changed; Promoted is the index of the manual
+	// pause someone promoted (-1: none). Only their own writes change them.
+	AbortReason string
+	Promoted    int
 	// Context is JSON of what the trigger brought (deploy.RunContext).
 	Context string
 	// StaleAfter is how long the deployment may make no progress before the
@@ -88,7 +93,7 @@ func (d *Deployment) Done() bool {
 const deploymentColumns = `id, request_key, repo, installation_id, environment, ref, sha, task, trigger,
 	requested_by, pr_number, rollback_of, strategy, production, state, step, github_deployment_id,
 	comment_id, check_run_id, previous_sha, backup_tag, reason, env_config, gates, created_at,
-	updated_at, finished_at, wakes, cancel_reason, context, stale_after, deadline`
+	updated_at, finished_at, wakes, cancel_reason, context, stale_after, deadline, abort_reason, promoted`
 
 func scanDeployment(s scanner) (*Deployment, error) {
 	var d Deployment
@@ -98,7 +103,7 @@ func scanDeployment(s scanner) (*Deployment, error) {
 		&d.Task, &d.Trigger, &d.RequestedBy, &d.PRNumber, &d.RollbackOf, &d.Strategy, &prod, &d.State,
 		&d.Step, &d.GitHubDeploymentID, &d.CommentID, &d.CheckRunID, &d.PreviousSHA, &d.BackupTag,
 		&d.Reason, &d.EnvConfig, &d.Gates, &created, &updated, &finished, &d.Wakes, &d.CancelReason, &d.Context,
-		&staleAfter, &deadline)
+		&staleAfter, &deadline, &d.AbortReason, &d.Promoted)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +144,7 @@ func (tx *Tx) CreateDeployment(ctx context.Context, d *Deployment, steps []Step)
 	if err != nil {
 		return nil, false, fmt.Errorf("insert deployment: %w", err)
 	}
-	d.ID = id
+	d.ID, d.Promoted = id, -1
 	for i, st := range steps {
 		st.DeploymentID, st.Index = id, i
 		if st.State == "" {

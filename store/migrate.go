@@ -127,6 +127,22 @@ var migrations = []string{
 		expires_at BIGINT NOT NULL
 	);
 	CREATE INDEX IF NOT EXISTS step_leases_expiry ON step_leases (expires_at);`,
+	// Interventions in a progressive rollout: abort_reason stops it at its
+	// next step (and undoes what it changed); promoted is the index of the
+	// manual pause someone promoted (-1: none); env_slots holds which
+	// blue-green slot is live per environment.
+	`ALTER TABLE deployments ADD COLUMN abort_reason TEXT NOT NULL DEFAULT '';
+	ALTER TABLE deployments ADD COLUMN promoted INTEGER NOT NULL DEFAULT -1;
+	CREATE TABLE IF NOT EXISTS env_slots (
+		repo TEXT NOT NULL,
+		environment TEXT NOT NULL,
+		live_slot TEXT NOT NULL,
+		live_sha TEXT NOT NULL DEFAULT '',
+		previous_sha TEXT NOT NULL DEFAULT '',
+		deployment_id BIGINT NOT NULL DEFAULT 0,
+		switched_at BIGINT NOT NULL DEFAULT 0,
+		PRIMARY KEY (repo, environment)
+	);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.
