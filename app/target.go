@@ -34,6 +34,8 @@ type Target struct {
 	probes  int           // health requests answered
 	probed  chan struct{} // closed and replaced on every health request
 	onCall  func(deploy.StepPayload)
+	// failWhen picks calls that answer 500 (FailWhen).
+	failWhen func(deploy.StepPayload) bool
 }
 
 // NewTarget starts a target that deploys repo ("owner/repo") and verifies
@@ -137,7 +139,7 @@ func (t *Target) hook(w http.ResponseWriter, r *http.Request) {
 	t.keys = append(t.keys, r.Header.Get(deploy.IdempotencyHeader))
 	close(t.changed)
 	t.changed = make(chan struct{})
-	hold, refuse := t.hold, t.refuse[p.SHA]
+	hold, refuse := t.hold, t.refuse[p.SHA] || (t.failWhen != nil && t.failWhen(p))
 	t.mu.Unlock()
 	if hold != nil {
 		select {
@@ -170,4 +172,12 @@ func (t *Target) health(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = io.WriteString(w, "ok "+sha)
+}
+
+// FailWhen makes executor calls for which fail returns true answer 500
+// (a rolling batch that does not come up, say).
+func (t *Target) FailWhen(fail func(deploy.StepPayload) bool) {
+	t.mu.Lock()
+	t.failWhen = fail
+	t.mu.Unlock()
 }

@@ -17,6 +17,8 @@ const (
 	CmdLock         = "lock"
 	CmdUnlock       = "unlock"
 	CmdEnvironments = "environments"
+	CmdPromote      = ActionPromote
+	CmdAbort        = ActionAbort
 )
 
 // Command is a parsed command comment (DESIGN.md §4).
@@ -42,6 +44,8 @@ const (
 	grammarUnlock       = "`/unlock <env>`"
 	grammarEnvironments = "`/environments`"
 	grammarHelp         = "`/deploy help`"
+	grammarPromote      = "`/promote [<env>]`"
+	grammarAbort        = "`/abort [<env>]`"
 )
 
 // maxLockFor bounds `/lock --for`; longer freezes are renewed explicitly.
@@ -85,6 +89,22 @@ func ParseCommand(body string) (Command, error) {
 			return Command{}, fmt.Errorf("name one environment: %s", grammarUnlock)
 		}
 		return Command{Name: CmdUnlock, Env: pos[0]}, checkEnvArg(pos[0], grammarUnlock)
+	case "/promote", "/abort":
+		name, grammar := CmdPromote, grammarPromote
+		if fields[0] == "/abort" {
+			name, grammar = CmdAbort, grammarAbort
+		}
+		pos, err := positionals(fields[1:], grammar, nil)
+		if err != nil {
+			return Command{}, err
+		}
+		switch len(pos) {
+		case 0:
+			return Command{Name: name}, nil
+		case 1:
+			return Command{Name: name, Env: pos[0]}, checkEnvArg(pos[0], grammar)
+		}
+		return Command{}, fmt.Errorf("name at most one environment: %s", grammar)
 	case "/environments":
 		if len(fields) > 1 {
 			return Command{}, fmt.Errorf("`/environments` takes no arguments: %s", grammarEnvironments)

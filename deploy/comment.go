@@ -107,6 +107,8 @@ func (s *Service) runCommand(ctx context.Context, gh *github.Client, c Comment, 
 		msg, err = s.unlockCommand(ctx, gh, c, cmd)
 	case CmdRollback:
 		msg, err = s.rollbackCommand(ctx, gh, c, cmd)
+	case CmdPromote, CmdAbort:
+		msg, err = s.interventionCommand(ctx, gh, c, cmd)
 	default:
 		msg, err = s.deployCommand(ctx, gh, c, cmd, nil)
 	}

@@ -28,8 +28,6 @@ type RunContext struct {
 	// when its first step ran); LiveSlotSHA what the other slot held then.
 	Slot        string `json:"slot,omitempty"`
 	LiveSlotSHA string `json:"live_slot_sha,omitempty"`
-	// PromotedBy names who promoted each manual pause, by step index.
-	PromotedBy map[int]string `json:"promoted_by,omitempty"`
 }
 
 // ProtectionRun identifies the workflow run a protection rule answers.

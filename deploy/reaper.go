@@ -28,6 +28,9 @@ const (
 	// reset, and a job runs up to store.MaxJobRuntime on top.
 	minStepQuiet = time.Hour + store.MaxJobRuntime
 	reapBatch    = 100
+	// manualPauseLimit is how long a rollout may wait for Promote before
+	// the reaper ends it and frees the environment.
+	manualPauseLimit = 24 * time.Hour
 )
 
 // staleAfter is how long a deployment to env may make no progress before
@@ -64,7 +67,13 @@ func staleAfter(env *config.Environment) time.Duration {
 	if c := env.Strategy.Canary; c != nil {
 		for _, st := range c.Steps {
 			consider(st.Pause.Duration)
+			if st.Manual {
+				consider(manualPauseLimit)
+			}
 		}
+	}
+	if bg := env.Strategy.BlueGreen; bg != nil && !bg.AutoPromote {
+		consider(manualPauseLimit)
 	}
 	consider(env.Monitor.Duration.Duration)
 	return longest + reapMargin

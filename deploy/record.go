@@ -113,12 +113,40 @@ func renderRecord(d *store.Deployment, steps []store.Step, gates []checks.Result
 }
 
 func stepLabel(st store.Step) string {
-	if st.Name != stepExecute {
-		return st.Name
+	switch st.Name {
+	case stepExecute:
+		return execLabel(parseSpec(st.Spec))
+	case stepPause:
+		var p pauseSpec
+		_ = json.Unmarshal([]byte(st.Spec), &p)
+		if p.Weight > 0 {
+			return fmt.Sprintf("pause at %d %%", p.Weight)
+		}
+		return "pause for Promote"
+	case stepCheck:
+		var c checkSpec
+		_ = json.Unmarshal([]byte(st.Spec), &c)
+		if c.Preview != "" {
+			return "check preview"
+		}
 	}
-	var spec ExecSpec
-	_ = json.Unmarshal([]byte(st.Spec), &spec)
-	return fmt.Sprintf("%s %d/%d", spec.Action, spec.Index, spec.Total)
+	return st.Name
+}
+
+// execLabel names an executor step in the record's step table.
+func execLabel(spec ExecSpec) string {
+	label := fmt.Sprintf("%s %d/%d", spec.Action, spec.Index, spec.Total)
+	switch {
+	case spec.Undo && spec.Action == "rollback":
+		return fmt.Sprintf("undo: roll back batch %d", spec.Batch)
+	case spec.Undo:
+		return "undo: " + spec.Action
+	case spec.Weight != nil:
+		return fmt.Sprintf("%s at %d %%", label, *spec.Weight)
+	case spec.Batch > 0:
+		return fmt.Sprintf("%s (batch %d)", label, spec.Batch)
+	}
+	return label
 }
 
 func cell(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) }

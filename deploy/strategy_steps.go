@@ -61,8 +61,8 @@ func (r *run) pause(ctx context.Context) (outcome, error) {
 		detail := fmt.Sprintf("paused %s", spec.Duration)
 		if promoted {
 			detail = "promoted"
-			if by := r.rc.PromotedBy[r.st.Index]; by != "" {
-				detail = "promoted by @" + by
+			if r.d.PromotedBy != "" {
+				detail = "promoted by @" + r.d.PromotedBy
 			}
 		}
 		if st.Announced {

@@ -11,7 +11,7 @@ import (
 	"github.com/deploybot/deploybot/deploy"
 )
 
-// CheckRun handles presses of the Rollback button on deploy/<env> check runs,
+// CheckRun handles presses of the Rollback, Promote and Abort buttons on deploy/<env> check runs,
 // and other apps' completed check runs, which may unblock deployments
 // waiting for CI.
 type CheckRun struct{ *Base }
@@ -26,7 +26,11 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 	if event.GetAction() == "completed" {
 		return h.checksChanged(ctx, &event, event.GetCheckRun().GetApp(), event.GetCheckRun().GetHeadSHA())
 	}
-	if event.GetAction() != "requested_action" || event.GetRequestedAction() == nil || event.GetRequestedAction().Identifier != "rollback" {
+	if event.GetAction() != "requested_action" || event.GetRequestedAction() == nil {
+		return nil
+	}
+	action := event.GetRequestedAction().Identifier
+	if action != "rollback" && action != deploy.ActionPromote && action != deploy.ActionAbort {
 		return nil
 	}
 	if err := require("check_run", field{"repository", event.GetRepo() != nil}, field{"installation", event.GetInstallation().GetID() != 0},
@@ -39,11 +43,18 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 	repo := event.GetRepo()
 	installationID := githubapp.GetInstallationIDFromEvent(&event)
 	ctx, logger := githubapp.PrepareRepoContext(ctx, installationID, repo)
-	logger.Info().Int64("check_run", event.GetCheckRun().GetID()).Str("actor", event.GetSender().GetLogin()).Msg("rollback requested")
+	logger.Info().Int64("check_run", event.GetCheckRun().GetID()).Str("actor", event.GetSender().GetLogin()).Msg(action + " requested")
 
 	client, err := h.NewInstallationClient(installationID)
 	if err != nil {
 		return fmt.Errorf("installation client: %w", err)
+	}
+	if action != "rollback" {
+		return h.Deploy.OnRolloutButton(ctx, client, deploy.ButtonPress{
+			Owner: repo.GetOwner().GetLogin(), Repo: repo.GetName(), DefaultBranch: repo.GetDefaultBranch(),
+			InstallationID: installationID, CheckRunID: event.GetCheckRun().GetID(),
+			Actor: event.GetSender().GetLogin(), Action: action,
+		})
 	}
 	return h.Deploy.OnRollbackButton(ctx, client, deploy.RollbackPress{
 		Owner:          repo.GetOwner().GetLogin(),

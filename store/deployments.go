@@ -56,6 +56,7 @@ type Deployment struct {
 	// pause someone promoted (-1: none). Only their own writes change them.
 	AbortReason string
 	Promoted    int
+	PromotedBy  string
 	// Context is JSON of what the trigger brought (deploy.RunContext).
 	Context string
 	// StaleAfter is how long the deployment may make no progress before the
@@ -93,7 +94,7 @@ func (d *Deployment) Done() bool {
 const deploymentColumns = `id, request_key, repo, installation_id, environment, ref, sha, task, trigger,
 	requested_by, pr_number, rollback_of, strategy, production, state, step, github_deployment_id,
 	comment_id, check_run_id, previous_sha, backup_tag, reason, env_config, gates, created_at,
-	updated_at, finished_at, wakes, cancel_reason, context, stale_after, deadline, abort_reason, promoted`
+	updated_at, finished_at, wakes, cancel_reason, context, stale_after, deadline, abort_reason, promoted, promoted_by`
 
 func scanDeployment(s scanner) (*Deployment, error) {
 	var d Deployment
@@ -103,7 +104,7 @@ func scanDeployment(s scanner) (*Deployment, error) {
 		&d.Task, &d.Trigger, &d.RequestedBy, &d.PRNumber, &d.RollbackOf, &d.Strategy, &prod, &d.State,
 		&d.Step, &d.GitHubDeploymentID, &d.CommentID, &d.CheckRunID, &d.PreviousSHA, &d.BackupTag,
 		&d.Reason, &d.EnvConfig, &d.Gates, &created, &updated, &finished, &d.Wakes, &d.CancelReason, &d.Context,
-		&staleAfter, &deadline, &d.AbortReason, &d.Promoted)
+		&staleAfter, &deadline, &d.AbortReason, &d.Promoted, &d.PromotedBy)
 	if err != nil {
 		return nil, err
 	}

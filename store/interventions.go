@@ -26,9 +26,9 @@ func (tx *Tx) RequestAbort(ctx context.Context, id int64, reason string) (change
 // deployment id is waiting at that step and not aborting; it then claims
 // the deployment, so the caller enqueues the step. False: the pause is not
 // (or no longer) waiting — a second press, or a press after the phase moved on.
-func (tx *Tx) RequestPromote(ctx context.Context, id int64, step int) (bool, error) {
-	n, err := tx.q.exec(ctx, `UPDATE deployments SET promoted = $1 WHERE id = $2 AND step = $1 AND state = $3
-		AND finished_at = 0 AND abort_reason = '' AND promoted <> $1`, step, id, StateWaiting)
+func (tx *Tx) RequestPromote(ctx context.Context, id int64, step int, by string) (bool, error) {
+	n, err := tx.q.exec(ctx, `UPDATE deployments SET promoted = $1, promoted_by = $4 WHERE id = $2 AND step = $1 AND state = $3
+		AND finished_at = 0 AND abort_reason = '' AND promoted <> $1`, step, id, StateWaiting, by)
 	if err != nil {
 		return false, fmt.Errorf("promote deployment %d: %w", id, err)
 	}

@@ -133,6 +133,7 @@ var migrations = []string{
 	// blue-green slot is live per environment.
 	`ALTER TABLE deployments ADD COLUMN abort_reason TEXT NOT NULL DEFAULT '';
 	ALTER TABLE deployments ADD COLUMN promoted INTEGER NOT NULL DEFAULT -1;
+	ALTER TABLE deployments ADD COLUMN promoted_by TEXT NOT NULL DEFAULT '';
 	CREATE TABLE IF NOT EXISTS env_slots (
 		repo TEXT NOT NULL,
 		environment TEXT NOT NULL,
