@@ -19,6 +19,8 @@ const commandsHelp = "**deploybot commands**\n\n" +
 	"admins may add `--force` after it closed\n" +
 	"- " + grammarLock + " — only you deploy to `<env>` until `/unlock <env>` (or the duration, e.g. `--for 2h`, ends)\n" +
 	"- " + grammarUnlock + " — release your lock (admins may release anyone's)\n" +
+	"- " + grammarPromote + " — end the pause of a canary or blue-green rollout in flight and go on (same as the Promote button)\n" +
+	"- " + grammarAbort + " — stop the rollout in flight and undo what it changed (same as the Abort button)\n" +
 	"- " + grammarEnvironments + " — what is live where, locks, deployments in flight\n" +
 	"- " + grammarHelp + " — this message\n"
 
