@@ -129,3 +129,32 @@ func TestOneDeliveryToBothReplicasHasOneEffect(t *testing.T) {
 		t.Errorf("%d deploybot comments, want 1", records)
 	}
 }
+
+// kill -9 in the middle of a canary: the replica calling the executor for
+// the 10 % step dies. The survivor resumes that very step (same idempotency
+// key), and the rest of the rollout runs once.
+func TestKilledReplicaMidCanaryResumesTheSameStep(t *testing.T) {
+	c := newClusterWith(t, `default_environment: production
+environments:
+  production:
+    executor: { webhook: { url: TARGET/hooks/production, timeout: 2m } }
+    strategy: { canary: { steps: [{ weight: 10, pause: 1s }, { weight: 100 }] } }
+`, 2, false)
+	release, _, _ := c.deployHeld()
+	victim := c.leaseHolder()
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-victim.exited
+	release()
+	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
+	defer cancel()
+	c.deploymentSucceeds(ctx)
+	if got := calls(c.target); got != "deploy@10,deploy@10,deploy@100" {
+		t.Fatalf("calls = %s: want the interrupted 10 %% call once more, then 100 %%", got)
+	}
+	_, keys := c.target.Calls()
+	if keys[0] != keys[1] || keys[1] == keys[2] {
+		t.Errorf("idempotency keys %v: the resumed call must repeat its key, the next step have its own", keys)
+	}
+}

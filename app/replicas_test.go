@@ -75,6 +75,17 @@ func (r *replica) log() string { r.mu.Lock(); defer r.mu.Unlock(); return r.logs
 // until each one serves.
 func newCluster(t *testing.T, n int, fanOut bool, settings ...string) *cluster {
 	t.Helper()
+	return newClusterWith(t, `default_environment: staging
+environments:
+  staging:
+    executor: { webhook: { url: TARGET/hooks/staging, timeout: 2m } }
+`, n, fanOut, settings...)
+}
+
+// newClusterWith is newCluster with the repository's .github/deploy.yml
+// (TARGET is the deploy target's URL).
+func newClusterWith(t *testing.T, deployYML string, n int, fanOut bool, settings ...string) *cluster {
+	t.Helper()
 	dbURL := storetest.URL(t)
 	if !strings.HasPrefix(dbURL, "postgres") {
 		t.Skip("replicas share a PostgreSQL database: set " + storetest.EnvVar)
@@ -93,13 +104,7 @@ func newCluster(t *testing.T, n int, fanOut bool, settings ...string) *cluster {
 	}
 	t.Cleanup(target.Close)
 	c.target = target
-	c.repo.Commit("main", map[string]string{
-		".github/deploy.yml": strings.ReplaceAll(`default_environment: staging
-environments:
-  staging:
-    executor: { webhook: { url: TARGET/hooks/staging, timeout: 2m } }
-`, "TARGET", target.URL),
-	}, "Add deploy config")
+	c.repo.Commit("main", map[string]string{".github/deploy.yml": strings.ReplaceAll(deployYML, "TARGET", target.URL)}, "Add deploy config")
 	lb, err := loopback.New(http.HandlerFunc(c.balance))
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +270,7 @@ func (c *cluster) deployHeld() (release func(), pr int, sha string) {
 	c.repo.Commit("feature", map[string]string{"f.txt": "f"}, "feature")
 	sha = c.repo.Head("feature")
 	pr = c.repo.OpenPR("feature", "main", "alice", "Feature")
-	c.sim.Comment(SandboxRepoFull, pr, "alice", "/deploy staging")
+	c.sim.Comment(SandboxRepoFull, pr, "alice", "/deploy")
 	select {
 	case <-called:
 	case <-c.ctx.Done():

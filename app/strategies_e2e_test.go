@@ -130,16 +130,27 @@ func TestCanaryWithTimedPauseAndPromote(t *testing.T) {
 	}
 }
 
-// `/abort` while the canary waits at 50 %: stable takes all traffic back
-// (one call at weight 0) and the deployment fails, saying who aborted.
-func TestCanaryAbortedByCommand(t *testing.T) {
+// Abort while the canary waits at 50 % — by `/abort` or by the button:
+// stable takes all traffic back (one call at weight 0) and the deployment
+// fails, saying who aborted.
+func TestCanaryAbortedWhilePaused(t *testing.T) {
+	for _, by := range []string{"command", "button"} {
+		t.Run(by, func(t *testing.T) { canaryAborted(t, by) })
+	}
+}
+
+func canaryAborted(t *testing.T, by string) {
 	s := newStory(t, canaryConfig)
 	s.Repo.SetPermission("maya", "write")
 	pr, sha := s.openPR("feature/search", "maya")
 	s.comment(pr, "maya", "/deploy production")
 	s.paused()
 
-	s.comment(pr, "maya", "/abort production")
+	if by == "command" {
+		s.comment(pr, "maya", "/abort production")
+	} else {
+		s.Sim.PressRequestedAction(SandboxRepoFull, s.checkRun(sha, "deploy/production").ID, "maya", "abort")
+	}
 	d := s.deploymentsFinished(1)[0]
 	last := d.Statuses[len(d.Statuses)-1]
 	if last.State != "failure" || !strings.Contains(last.Description, "aborted by @maya") {
@@ -272,4 +283,59 @@ func short(sha string) string {
 		return sha[:7]
 	}
 	return sha
+}
+
+// Blue-green after the switch: the live slot fails its health check, so
+// traffic switches back to the slot that was live before.
+func TestBlueGreenSwitchesBackWhenTheLiveSlotFails(t *testing.T) {
+	s := newStory(t, `environments:
+  production:
+    executor: { webhook: { url: TARGET/hooks/production } }
+    strategy: { blue-green: { preview_url: TARGET/healthz/production } }
+    verify:
+      timeout: 2s
+      health: [{ url: TARGET/healthz/public, status: 200, interval: 1s }]
+`)
+	s.Repo.SetPermission("maya", "write")
+	s.Target.SetLive("public", "v0")
+	pr, _ := s.openPR("feature/one", "maya")
+	s.comment(pr, "maya", "/deploy production")
+	s.deploymentsFinished(1)
+	if got := calls(s.Target); got != "deploy:blue,switch:blue" {
+		t.Fatalf("first deployment calls = %s", got)
+	}
+	s.Target.MarkUnhealthy("v0") // the public health check fails from now on
+	s.Repo.Commit("feature/one", map[string]string{"two.txt": "2"}, "second change")
+	s.comment(pr, "maya", "/deploy production")
+	deps := s.deploymentsFinished(2)
+	if got := calls(s.Target); got != "deploy:blue,switch:blue,deploy:green,switch:green,switch:blue" {
+		t.Errorf("calls = %s, want the switch back to blue", got)
+	}
+	record := s.deploybotComments(pr)[1]
+	contains(t, "the record", record, "switched back to blue")
+	for _, d := range deps {
+		if d.SHA == s.Repo.Head("feature/one") && d.LatestState() != "failure" {
+			t.Errorf("second deployment ended %s", d.LatestState())
+		}
+	}
+}
+
+// deploybot restarts while a canary waits for Promote: the pause is still
+// there afterwards, and Promote finishes the rollout without repeating a step.
+func TestCanaryPauseSurvivesARestart(t *testing.T) {
+	s := newStory(t, canaryConfig)
+	s.Repo.SetPermission("maya", "write")
+	pr, sha := s.openPR("feature/search", "maya")
+	s.comment(pr, "maya", "/deploy production")
+	s.paused()
+	if err := s.Restart(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Sim.PressRequestedAction(SandboxRepoFull, s.checkRun(sha, "deploy/production").ID, "maya", "promote")
+	if d := s.deploymentsFinished(1)[0]; d.LatestState() != "success" {
+		t.Fatalf("canary ended %s", d.LatestState())
+	}
+	if got := calls(s.Target); got != "deploy@10,deploy@50,deploy@100" {
+		t.Errorf("calls = %s: a restart must not repeat or skip a step", got)
+	}
 }
