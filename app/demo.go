@@ -12,9 +12,12 @@ import (
 	"github.com/deploybot/deploybot/internal/githubsim"
 )
 
-// demoConfig is the sandbox's config with a CI gate on staging.
-var demoConfig = strings.Replace(SandboxConfig, "    url: https://staging.shop.example\n",
-	"    url: https://staging.shop.example\n    gates: { checks: { wait: 20m } }\n", 1)
+// demoConfig is the sandbox's config with a CI gate on staging and a
+// canary for production (10 %, a pause for Promote, 100 %).
+var demoConfig = strings.NewReplacer(
+	"    url: https://staging.shop.example\n", "    url: https://staging.shop.example\n    gates: { checks: { wait: 20m } }\n",
+	"    url: https://shop.example\n", "    url: https://shop.example\n    strategy: { canary: { steps: [{ weight: 10, pause: manual }, { weight: 100 }] } }\n",
+).Replace(SandboxConfig)
 
 // Demo runs deploybot against the built-in GitHub emulator with the default
 // settings (a SQLite file in a temp dir) and prints what happens:
@@ -118,6 +121,18 @@ func Demo(ctx context.Context, out io.Writer) error {
 		}
 	}
 	p.say("backup tags: %v", tags)
+
+	// 4. A canary to production: 10 %, Promote, 100 %.
+	dep4, err := p.canary(ctx, sb, pr1, good, "promote")
+	if err != nil {
+		return err
+	}
+	// 5. Another canary, aborted at 10 %: stable takes all traffic back.
+	repo.Commit("feature/checkout", map[string]string{"checkout.go": "package shop // v3\n"}, "Tune checkout")
+	dep5, err := p.canary(ctx, sb, pr1, repo.Head("feature/checkout"), "abort")
+	if err != nil {
+		return err
+	}
 	writes := 0
 	for _, r := range sim.Requests() {
 		if r.Method != "GET" && r.Operation != "apps/create-installation-access-token" {
@@ -128,11 +143,59 @@ func Demo(ctx context.Context, out io.Writer) error {
 	if v := sim.Violations(); len(v) > 0 {
 		return fmt.Errorf("emulator recorded violations: %v", v)
 	}
-	if dep1.LatestState() != "success" || dep2.LatestState() != "failure" || dep3.LatestState() != "success" {
-		return fmt.Errorf("demo did not end as expected: %s, %s, %s", dep1.LatestState(), dep2.LatestState(), dep3.LatestState())
+	if dep1.LatestState() != "success" || dep2.LatestState() != "failure" || dep3.LatestState() != "success" ||
+		dep4.LatestState() != "success" || dep5.LatestState() != "failure" {
+		return fmt.Errorf("demo did not end as expected: %s, %s, %s, %s, %s", dep1.LatestState(), dep2.LatestState(),
+			dep3.LatestState(), dep4.LatestState(), dep5.LatestState())
 	}
-	p.say("done: success → failure → rollback, all recorded")
+	p.say("done: success → failure → rollback → canary promoted → canary aborted, all recorded")
 	return nil
+}
+
+// canary deploys sha to production from pr as a canary and, at its pause
+// for Promote, presses decision (promote or abort) on the check run.
+func (p demoPrinter) canary(ctx context.Context, sb *Sandbox, pr int, sha, decision string) (githubsim.Deployment, error) {
+	sim := sb.Sim
+	n := len(sim.Deployments(SandboxRepoFull)) + 1
+	p.say("alice comments `/deploy production` on PR #%d (%s): production rolls out as a canary", pr, sha[:7])
+	sim.Comment(SandboxRepoFull, pr, "alice", "/deploy production")
+	if err := sim.WaitFor(ctx, func() bool {
+		for _, d := range sim.Deployments(SandboxRepoFull) {
+			if d.SHA == sha && d.Environment == "production" && len(d.Statuses) > 0 &&
+				strings.Contains(d.Statuses[len(d.Statuses)-1].Description, "paused for Promote") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return githubsim.Deployment{}, fmt.Errorf("waiting for the canary to pause: %w", err)
+	}
+	if err := sb.Settle(ctx); err != nil {
+		return githubsim.Deployment{}, err
+	}
+	var checkRunID int64
+	for _, cr := range sim.CheckRuns(SandboxRepoFull, sha) {
+		if cr.Name == "deploy/production" && cr.Status == "in_progress" {
+			checkRunID = cr.ID
+			p.say("paused at 10 %%: check run %s %q, buttons %v; no request is made while it waits", cr.Name, cr.Output.Title, actionLabels(cr.Actions))
+		}
+	}
+	p.say("alice presses %s", strings.ToUpper(decision[:1])+decision[1:])
+	sim.PressRequestedAction(SandboxRepoFull, checkRunID, "alice", decision)
+	dep, err := p.waitDeployment(ctx, sim, n)
+	if err != nil {
+		return dep, err
+	}
+	p.deployment(dep)
+	calls, _ := sb.Target.Calls()
+	var steps []string
+	for _, c := range calls[len(calls)-2:] {
+		if c.Step.Weight != nil {
+			steps = append(steps, fmt.Sprintf("%s at %d %%", c.Action, *c.Step.Weight))
+		}
+	}
+	p.say("executor calls of this rollout: %s", strings.Join(steps, ", "))
+	return dep, sb.Settle(ctx)
 }
 
 type demoPrinter struct {

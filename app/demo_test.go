@@ -19,7 +19,12 @@ func TestDemoTellsTheStory(t *testing.T) {
 		"task deploy:rollback",
 		"(the version before the failed one: true)",
 		"emulator violations: 0",
-		"done: success → failure → rollback, all recorded",
+		"buttons [Promote Abort]",
+		"→ in_progress Canary at 10 %: paused for Promote",
+		"executor calls of this rollout: deploy at 10 %, deploy at 100 %",
+		"executor calls of this rollout: deploy at 10 %, abort at 0 %",
+		"→ failure     aborted by @alice",
+		"done: success → failure → rollback → canary promoted → canary aborted, all recorded",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
