@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -337,5 +338,51 @@ func TestCanaryPauseSurvivesARestart(t *testing.T) {
 	}
 	if got := calls(s.Target); got != "deploy@10,deploy@50,deploy@100" {
 		t.Errorf("calls = %s: a restart must not repeat or skip a step", got)
+	}
+}
+
+// A three-step canary with one pause for Promote, counted: every REST
+// request and write by operation (the figures are in BENCHMARKS.md), and
+// none while the pause waits.
+func TestCanaryAPIEconomy(t *testing.T) {
+	s := newStory(t, `environments:
+  production:
+    executor: { webhook: { url: TARGET/hooks/production } }
+    strategy: { canary: { steps: [{ weight: 10, pause: manual }, { weight: 50 }, { weight: 100 }] } }
+`)
+	s.Repo.SetPermission("maya", "write")
+	pr, sha := s.openPR("feature/search", "maya")
+	s.settle()
+	s.Sim.ResetRequests()
+	s.comment(pr, "maya", "/deploy production")
+	s.paused()
+	paused := len(s.Sim.Requests())
+	s.settle()
+	if n := len(s.Sim.Requests()) - paused; n != 0 {
+		t.Errorf("%d requests while paused, want 0", n)
+	}
+	s.Sim.PressRequestedAction(SandboxRepoFull, s.checkRun(sha, "deploy/production").ID, "maya", "promote")
+	s.deploymentsFinished(1)
+
+	total, ops := 0, map[string]int{}
+	for _, r := range s.Sim.Requests() {
+		if r.Operation == "apps/create-installation-access-token" {
+			continue
+		}
+		total++
+		ops[r.Operation]++
+	}
+	var lines []string
+	for op, n := range ops {
+		lines = append(lines, fmt.Sprintf("%s=%d", op, n))
+	}
+	sort.Strings(lines)
+	w := countWrites(s.Sim.Requests())
+	t.Logf("3-step canary with one pause for Promote: %d requests (%d before the pause), %d writes: %s", total, paused, w.total, strings.Join(lines, " "))
+	// A plain deploy is 16 requests and 10 writes; the pause adds its status,
+	// its buttons twice (paused, then progressing again), one record edit and
+	// the Promote press's config and permission reads.
+	if total > 24 || w.total > 14 {
+		t.Errorf("canary made %d requests and %d writes, budgets 24 and 14: %s", total, w.total, strings.Join(lines, " "))
 	}
 }
