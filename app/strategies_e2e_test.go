@@ -386,3 +386,50 @@ func TestCanaryAPIEconomy(t *testing.T) {
 		t.Errorf("canary made %d requests and %d writes, budgets 24 and 14: %s", total, w.total, strings.Join(lines, " "))
 	}
 }
+
+// Within keep_previous the slot that was live before still runs the old
+// version: rolling back — the Rollback button of the successful
+// deployment, or /rollback — is one `switch` call, no redeploy.
+func TestBlueGreenRollbackIsOneSwitch(t *testing.T) {
+	for _, by := range []string{"button", "command"} {
+		t.Run(by, func(t *testing.T) {
+			s := newStory(t, `environments:
+  production:
+    executor: { webhook: { url: TARGET/hooks/production } }
+    strategy: { blue-green: { keep_previous: 1h } }
+`)
+			s.Repo.SetPermission("maya", "write")
+			pr, v1 := s.openPR("feature/one", "maya")
+			s.comment(pr, "maya", "/deploy production")
+			s.deploymentsFinished(1)
+			s.Repo.Commit("feature/one", map[string]string{"two.txt": "2"}, "second change")
+			v2 := s.Repo.Head("feature/one")
+			s.comment(pr, "maya", "/deploy production")
+			s.deploymentsFinished(2)
+			if got := calls(s.Target); got != "deploy:blue,switch:blue,deploy:green,switch:green" {
+				t.Fatalf("calls = %s", got)
+			}
+			cr := s.checkRun(v2, "deploy/production")
+			if got := actionIDs(cr); got != "rollback" || cr.Conclusion != "success" {
+				t.Fatalf("the successful switch's check run: %s with buttons %q, want success with rollback", cr.Conclusion, got)
+			}
+			if by == "button" {
+				s.Sim.PressRequestedAction(SandboxRepoFull, cr.ID, "maya", "rollback")
+			} else {
+				s.comment(pr, "maya", "/rollback production")
+			}
+			deps := s.deploymentsFinished(3)
+			if got := calls(s.Target); got != "deploy:blue,switch:blue,deploy:green,switch:green,switch:blue" {
+				t.Errorf("calls = %s: a rollback within keep_previous is one switch back to blue", got)
+			}
+			got, _ := s.Target.Calls()
+			if last := got[len(got)-1]; last.SHA != v1 || last.Action != "switch" {
+				t.Errorf("the switch back carries sha %s, want %s", short(last.SHA), short(v1))
+			}
+			rb := deps[len(deps)-1]
+			if rb.Task != "deploy:rollback" || rb.LatestState() != "success" {
+				t.Errorf("rollback deployment = %s %s", rb.Task, rb.LatestState())
+			}
+		})
+	}
+}

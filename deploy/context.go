@@ -28,6 +28,9 @@ type RunContext struct {
 	// when its first step ran); LiveSlotSHA what the other slot held then.
 	Slot        string `json:"slot,omitempty"`
 	LiveSlotSHA string `json:"live_slot_sha,omitempty"`
+	// SwitchBack makes a blue-green rollback one switch to the slot that
+	// still holds the version rolled back to (within keep_previous).
+	SwitchBack bool `json:"switch_back,omitempty"`
 }
 
 // ProtectionRun identifies the workflow run a protection rule answers.

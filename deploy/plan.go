@@ -83,6 +83,10 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 		return nil, permanentError{fmt.Errorf("an external executor deploys on its own: the %s strategy needs a webhook or actions executor", strategy)}
 	}
 	rollout, err := strategySteps(req.Environment, strategy)
+	if req.Context.SwitchBack {
+		// The other slot still runs the version rolled back to: one switch.
+		rollout, err = rolloutPlan{forward: []store.Step{execStep(ExecSpec{Action: "switch", Index: 1, Total: 1})}}, nil
+	}
 	if err != nil {
 		return nil, permanentError{err}
 	}

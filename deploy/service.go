@@ -135,6 +135,9 @@ type Request struct {
 // in one transaction. A repeated request (same RequestKey) returns the
 // existing deployment and false.
 func (s *Service) Start(ctx context.Context, req Request) (*store.Deployment, bool, error) {
+	if err := s.planSwitchBack(ctx, &req); err != nil {
+		return nil, false, err
+	}
 	d, steps, err := s.prepare(req)
 	if err != nil {
 		return nil, false, err

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/config"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -93,7 +94,10 @@ func (r *run) completeCheckRun(ctx context.Context, success bool) error {
 			Summary: github.String(truncate(r.checkSummary(), 65000)),
 		},
 	}
-	if !success && r.d.PreviousSHA != "" && r.d.GitHubDeploymentID != 0 {
+	keptPrevious := success && r.d.Strategy == config.StrategyBlueGreen && r.rc.LiveSlotSHA != "" && r.d.Task != TaskRollback
+	if (!success || keptPrevious) && r.d.PreviousSHA != "" && r.d.GitHubDeploymentID != 0 {
+		// After a failure — and for keep_previous after a blue-green switch,
+		// when rolling back is one switch — the button rolls back.
 		opts.Actions = []*github.CheckRunAction{{
 			Label: rollbackLabel, Description: rollbackDescription, Identifier: rollbackIdentifier,
 		}}
