@@ -433,3 +433,51 @@ func TestBlueGreenRollbackIsOneSwitch(t *testing.T) {
 		})
 	}
 }
+
+// rollback: { automatic: true } — a new version fails its health check,
+// and deploybot rolls back to the version before on its own: a
+// deploy:rollback deployment triggered "automatic", whose record links the
+// failure.
+func TestAutomaticRollbackAfterAFailedHealthCheck(t *testing.T) {
+	s := newStory(t, `environments:
+  production:
+    executor: { webhook: { url: TARGET/hooks/production } }
+    rollback: { automatic: true }
+    verify:
+      timeout: 2s
+      health: [{ url: TARGET/healthz/production, status: 200, interval: 1s }]
+`)
+	s.Repo.SetPermission("maya", "write")
+	pr, good := s.openPR("feature/one", "maya")
+	s.comment(pr, "maya", "/deploy production")
+	s.deploymentsFinished(1)
+
+	s.Repo.Commit("feature/one", map[string]string{"two.txt": "2"}, "broken change")
+	bad := s.Repo.Head("feature/one")
+	s.Target.MarkUnhealthy(bad)
+	s.comment(pr, "maya", "/deploy production")
+	deps := s.deploymentsFinished(3)
+	failed, rb := deps[1], deps[2]
+	if failed.SHA != bad || failed.LatestState() != "failure" {
+		t.Fatalf("second deployment = %s %s", short(failed.SHA), failed.LatestState())
+	}
+	if rb.Task != "deploy:rollback" || rb.SHA != good || rb.LatestState() != "success" {
+		t.Fatalf("automatic rollback = %s of %s: %s", rb.Task, short(rb.SHA), rb.LatestState())
+	}
+	p := payloadDeploybot(t, rb)
+	if p["trigger"] != "automatic" || p["rollback_of"] != float64(failed.ID) {
+		t.Errorf("rollback payload = %v, want trigger automatic and rollback_of %d", p, failed.ID)
+	}
+	if got := s.Target.Live("production"); got != good {
+		t.Errorf("live = %s, want %s back", short(got), short(good))
+	}
+	records := s.deploybotComments(pr)
+	contains(t, "the failed record", records[1], "rolling back automatically to "+short(good))
+	contains(t, "the rollback's record", records[2], "automatically, because deployment #2 failed: health check")
+
+	// The rollback is never rolled back itself, and one failure starts one rollback.
+	s.settle()
+	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 3 {
+		t.Errorf("%d deployments, want 3", n)
+	}
+}

@@ -31,6 +31,8 @@ type RunContext struct {
 	// SwitchBack makes a blue-green rollback one switch to the slot that
 	// still holds the version rolled back to (within keep_previous).
 	SwitchBack bool `json:"switch_back,omitempty"`
+	// Cause is the failed deployment an automatic rollback undoes.
+	Cause *RollbackCause `json:"cause,omitempty"`
 }
 
 // ProtectionRun identifies the workflow run a protection rule answers.
@@ -50,4 +52,11 @@ func decodeContext(s string) RunContext {
 	var c RunContext
 	_ = json.Unmarshal([]byte(s), &c)
 	return c
+}
+
+// RollbackCause links an automatic rollback to the failure behind it.
+type RollbackCause struct {
+	DeploymentID int64  `json:"deployment_id"` // deploybot's id
+	Reason       string `json:"reason"`
+	LogURL       string `json:"log_url,omitempty"`
 }

@@ -67,6 +67,11 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 	if err := r.tolerate("complete the check run", r.completeCheckRun(ctx, success)); err != nil {
 		return outcome{}, err
 	}
+	// After a failure that changed the environment, its automatic rollback
+	// (started with this deployment's end; the record says so).
+	if err := r.autoRollback(ctx); err != nil {
+		return outcome{}, err
+	}
 	// The record shows this step as done: it is, once the notices below land.
 	r.st.State, r.st.Detail = store.StepDone, r.finishDetail()
 	if r.d.CommentID == 0 && r.d.PRNumber != 0 {

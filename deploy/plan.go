@@ -124,7 +124,6 @@ func notYetSupported(env *config.Environment) []string {
 		{"`verify.smoke`", len(env.Verify.Smoke) > 0},
 		{"`verify.metrics`", env.Verify.Metrics != nil},
 		{"`monitor`", env.Monitor.Enabled()},
-		{"automatic rollback", env.Rollback.Automatic},
 	} {
 		if c.set {
 			out = append(out, c.name)

@@ -91,7 +91,14 @@ func renderRecord(d *store.Deployment, steps []store.Step, gates []checks.Result
 		fmt.Fprintf(&b, "| **Deployment** | %s |\n", dep)
 	}
 	if d.RollbackOf != 0 {
-		fmt.Fprintf(&b, "| **Rolls back** | GitHub deployment %d |\n", d.RollbackOf)
+		rolls := fmt.Sprintf("GitHub deployment %d", d.RollbackOf)
+		if c := decodeContext(d.Context).Cause; c != nil {
+			rolls += fmt.Sprintf(" — automatically, because deployment #%d failed: %s", c.DeploymentID, cell(c.Reason))
+			if c.LogURL != "" {
+				rolls += fmt.Sprintf(" ([record](%s))", c.LogURL)
+			}
+		}
+		fmt.Fprintf(&b, "| **Rolls back** | %s |\n", rolls)
 	}
 	if d.BackupTag != "" {
 		fmt.Fprintf(&b, "| **Backup** | tag `%s` at `%s` (live before) |\n", d.BackupTag, short(d.PreviousSHA))
