@@ -458,7 +458,7 @@ func (s *story) allDeliveriesAccepted() {
 // A safeguard deploybot cannot run yet is a refusal, never silently skipped.
 func TestUnsupportedGateIsRefused(t *testing.T) {
 	s := newStory(t, strings.Replace(SandboxConfig, "    verify:\n      timeout: 3s\n",
-		"    verify:\n      smoke: [{ url: https://staging.shop.example/cart }]\n      timeout: 3s\n", 1))
+		"    monitor: { duration: 30m }\n    verify:\n      timeout: 3s\n", 1))
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")
 	s.comment(pr, "walt", "/deploy staging")
@@ -470,7 +470,7 @@ func TestUnsupportedGateIsRefused(t *testing.T) {
 	if len(replies) != 1 {
 		t.Fatalf("replies = %q", replies)
 	}
-	contains(t, "reply", replies[0], "`verify.smoke`")
+	contains(t, "reply", replies[0], "`monitor`")
 }
 
 // The executor refuses (non-2xx): the deployment fails with its answer, and

@@ -145,10 +145,19 @@ type HealthCheck struct {
 
 // SmokeCheck is one HTTP request that must answer Status (and Contains).
 type SmokeCheck struct {
+	Name     string // shown in the record; default: method and URL path
 	URL      string
-	Method   string // default GET
-	Status   int    // default 200
+	Method   string            // default GET
+	Headers  map[string]string // sent with the request
+	Body     string            // sent with the request
+	Status   int               // default 200
 	Contains string
+	// JSON maps a path in the response body (gjson syntax: data.items.0.id)
+	// to the value expected there (a string, number, boolean or null).
+	JSON map[string]any
+	// Command runs argv instead of a request (exit 0 passes); only where
+	// the server allows commands.
+	Command *CommandExecutor
 }
 
 // Metrics queries a Prometheus-compatible /api/v1/query endpoint.

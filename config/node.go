@@ -40,7 +40,7 @@ var shapes = map[string][]string{
 	"release_gate":    {"tag_pattern"},
 	"verify":          {"timeout", "health", "smoke", "metrics"},
 	"health_check":    {"url", "status", "contains", "timeout", "interval"},
-	"smoke_check":     {"url", "method", "status", "contains"},
+	"smoke_check":     {"name", "url", "method", "headers", "body", "status", "contains", "json", "command"},
 	"metrics":         {"prometheus", "interval", "failure_limit", "queries"},
 	"metric_query":    {"name", "query", "max", "min"},
 	"monitor":         {"duration", "interval", "on_failure"},

@@ -31,7 +31,16 @@ func (d *decoder) parseVerify(n *yaml.Node, path string) Verify {
 		if !ok {
 			continue
 		}
-		sc := SmokeCheck{URL: d.url(s, "url", true), Method: strings.ToUpper(d.str(s, "method")), Status: d.status(s), Contains: d.str(s, "contains")}
+		if s.get("command") != nil {
+			if s.get("url") != nil {
+				d.addf(s.at("command"), s.sub("command"), "a smoke step is either a request (url) or a command, not both")
+			}
+			v.Smoke = append(v.Smoke, SmokeCheck{Name: d.str(s, "name"), Command: d.parseCommand(s.get("command"), s.sub("command"))})
+			continue
+		}
+		sc := SmokeCheck{Name: d.str(s, "name"), URL: d.url(s, "url", true), Method: strings.ToUpper(d.str(s, "method")),
+			Status: d.status(s), Contains: d.str(s, "contains"), Body: d.str(s, "body"),
+			Headers: d.stringMap(s, "headers"), JSON: d.jsonExpectations(s, "json")}
 		if sc.Method == "" {
 			sc.Method = http.MethodGet
 		}
@@ -95,4 +104,50 @@ func (d *decoder) parseMetrics(n *yaml.Node, path string) *Metrics {
 		m.Queries = append(m.Queries, mq)
 	}
 	return m
+}
+
+// stringMap reads a mapping of names to scalar strings (headers).
+func (d *decoder) stringMap(o object, key string) map[string]string {
+	es, _ := d.entries(o.get(key), o.sub(key))
+	if len(es) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, e := range es {
+		if v, ok := d.scalar(resolve(e.val), join(o.sub(key), e.name)); ok {
+			out[e.name] = v
+		}
+	}
+	return out
+}
+
+// jsonExpectations reads `json: { path: value }`: each value a scalar
+// (string, number, boolean) or null.
+func (d *decoder) jsonExpectations(o object, key string) map[string]any {
+	es, _ := d.entries(o.get(key), o.sub(key))
+	if len(es) == 0 {
+		return nil
+	}
+	out := map[string]any{}
+	for _, e := range es {
+		n := resolve(e.val)
+		if isNull(n) {
+			out[e.name] = nil
+			continue
+		}
+		if n.Kind != yaml.ScalarNode {
+			d.addf(n, join(o.sub(key), e.name), "expected a string, number, boolean or null, got %s", kindName(n))
+			continue
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			d.addf(n, join(o.sub(key), e.name), "expected a string, number, boolean or null")
+			continue
+		}
+		if i, ok := v.(int); ok {
+			v = float64(i)
+		}
+		out[e.name] = v
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/deploybot/deploybot/config"
 	"github.com/deploybot/deploybot/executor"
 )
 
@@ -16,6 +17,20 @@ func commandsOff(env string) error {
 	return permanentError{fmt.Errorf("the command executor is off on this deploybot server: its operator has not set "+
 		"DEPLOYBOT_ALLOW_COMMANDS=true, since a command runs on deploybot's own host. Use a webhook, actions or "+
 		"external executor for %s, or ask the operator to allow commands", env)}
+}
+
+// usesCommands reports whether env runs anything on deploybot's host (its
+// executor or a smoke step).
+func usesCommands(env *config.Environment) bool {
+	if env.Executor.Command != nil {
+		return true
+	}
+	for _, sc := range env.Verify.Smoke {
+		if sc.Command != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // executeCommand runs a strategy step as the configured argv on

@@ -276,6 +276,8 @@ func (r *run) do(ctx context.Context) (outcome, error) {
 		return r.pause(ctx)
 	case stepVerify:
 		return r.verify(ctx)
+	case stepSmoke:
+		return r.smoke(ctx)
 	case stepFinish:
 		return r.finish(ctx)
 	}

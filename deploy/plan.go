@@ -108,6 +108,9 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 		steps = append(steps, st)
 	}
 	steps = append(steps, store.Step{Name: stepVerify})
+	if len(req.Environment.Verify.Smoke) > 0 {
+		steps = append(steps, store.Step{Name: stepSmoke})
+	}
 	steps = append(steps, rollout.undo...)
 	return append(steps, store.Step{Name: stepFinish}), nil
 }
@@ -121,7 +124,6 @@ func notYetSupported(env *config.Environment) []string {
 		name string
 		set  bool
 	}{
-		{"`verify.smoke`", len(env.Verify.Smoke) > 0},
 		{"`verify.metrics`", env.Verify.Metrics != nil},
 		{"`monitor`", env.Monitor.Enabled()},
 	} {

@@ -90,13 +90,13 @@ func TestPlanSteps(t *testing.T) {
 // A safeguard someone configured is never silently skipped.
 func TestConfiguredButUnsupportedSafeguardsRefuse(t *testing.T) {
 	env := webhookEnv()
-	env.Verify.Smoke = []config.SmokeCheck{{URL: "https://x.example/"}}
+	env.Verify.Metrics = &config.Metrics{Prometheus: "https://prometheus.example"}
 	env.Monitor.Duration = config.D(1)
 	_, err := planSteps(Request{Environment: env}, "direct")
 	if err == nil || !permanent(err) {
 		t.Fatalf("err = %v, want a permanent refusal", err)
 	}
-	for _, want := range []string{"`verify.smoke`", "`monitor`", "refuses to deploy rather than skip"} {
+	for _, want := range []string{"`verify.metrics`", "`monitor`", "refuses to deploy rather than skip"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("refusal %q does not name %s", err, want)
 		}

@@ -180,7 +180,7 @@ func (s *Service) prepare(req Request) (*store.Deployment, []store.Step, error) 
 		Gates: string(gates), PreviousSHA: req.PreviousSHA, Context: req.Context.encode(),
 		GitHubDeploymentID: req.GitHubDeploymentID, StaleAfter: staleAfter(req.Environment),
 	}
-	if req.Environment.Executor.Command != nil && s.Commands == nil && !req.DryRun && req.Task != TaskProtection {
+	if s.Commands == nil && !req.DryRun && req.Task != TaskProtection && usesCommands(req.Environment) {
 		return nil, nil, commandsOff(req.Environment.Name)
 	}
 	steps, err := planSteps(req, strategy)
