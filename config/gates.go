@@ -160,18 +160,40 @@ type SmokeCheck struct {
 	Command *CommandExecutor
 }
 
-// Metrics queries a Prometheus-compatible /api/v1/query endpoint.
+// Metrics is the metric analysis after a deploy (Argo-style): Count
+// measurements every Interval after InitialDelay.
 type Metrics struct {
-	Prometheus   string   // base URL
+	Prometheus   string   // base URL of the Prometheus HTTP API ("" when every query is web)
 	Interval     Duration // default 30s
-	FailureLimit int      // breaches before failing; default 1
-	Queries      []MetricQuery
+	Count        int      // measurements; default 3
+	InitialDelay Duration // before the first measurement; default 0
+	FailureLimit int      // the analysis fails at a query's FailureLimit-th breach; default 1
+	// ConsecutiveErrorLimit query errors in a row fail the analysis; default 4.
+	ConsecutiveErrorLimit int
+	OnNoData              string // fail (default) | pass | pause
+	Queries               []MetricQuery
 }
 
-// MetricQuery is a PromQL expression whose scalar result must stay within Min/Max.
+// MetricQuery is a measurement and its condition: fixed Max/Min and/or a
+// Baseline comparison with the version live before.
 type MetricQuery struct {
 	Name, Query string
+	Web         *WebMetric // instead of Query: any JSON endpoint
 	Max, Min    *float64
+	Baseline    *Baseline
+	DryRun      bool // measured and recorded, never fails
+}
+
+// WebMetric reads a number from a JSON endpoint at a gjson path.
+type WebMetric struct {
+	URL, JSONPath string
+}
+
+// Baseline allows baseline × (1 + MaxIncrease) + Tolerance, the baseline
+// being the query's value when the deployment began executing.
+type Baseline struct {
+	MaxIncrease float64 // a fraction: 20% → 0.2
+	Tolerance   float64
 }
 
 var sizeUnits = map[string]int64{

@@ -41,8 +41,10 @@ var shapes = map[string][]string{
 	"verify":          {"timeout", "health", "smoke", "metrics"},
 	"health_check":    {"url", "status", "contains", "timeout", "interval"},
 	"smoke_check":     {"name", "url", "method", "headers", "body", "status", "contains", "json", "command"},
-	"metrics":         {"prometheus", "interval", "failure_limit", "queries"},
-	"metric_query":    {"name", "query", "max", "min"},
+	"metrics":         {"prometheus", "interval", "count", "initial_delay", "failure_limit", "consecutive_error_limit", "on_no_data", "queries"},
+	"metric_query":    {"name", "query", "web", "max", "min", "baseline", "dry_run"},
+	"web_metric":      {"url", "json_path"},
+	"baseline":        {"max_increase", "tolerance"},
 	"monitor":         {"duration", "interval", "on_failure"},
 	"rollback":        {"window", "automatic"},
 }

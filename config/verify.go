@@ -3,6 +3,7 @@ package config
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -67,12 +68,31 @@ func (d *decoder) status(o object) int {
 func (d *decoder) parseMetrics(n *yaml.Node, path string) *Metrics {
 	o, _ := d.object(n, path, "metrics")
 	m := &Metrics{
-		Prometheus:   d.url(o, "prometheus", true),
-		Interval:     d.duration(o, "interval", D(30e9), true),
-		FailureLimit: d.integer(o, "failure_limit", 1),
+		Prometheus:            d.url(o, "prometheus", false),
+		Interval:              d.duration(o, "interval", D(30e9), true),
+		Count:                 d.integer(o, "count", 3),
+		InitialDelay:          d.duration(o, "initial_delay", D(0), false),
+		FailureLimit:          d.integer(o, "failure_limit", 1),
+		ConsecutiveErrorLimit: d.integer(o, "consecutive_error_limit", 4),
+		OnNoData:              strings.ToLower(d.str(o, "on_no_data")),
 	}
-	if m.FailureLimit < 1 {
-		d.addf(o.at("failure_limit"), o.sub("failure_limit"), "failure_limit must be at least 1")
+	if m.OnNoData == "" {
+		m.OnNoData = "fail"
+	}
+	if !slices.Contains([]string{"fail", "pass", "pause"}, m.OnNoData) {
+		d.addf(o.at("on_no_data"), o.sub("on_no_data"), "on_no_data must be fail, pass or pause")
+	}
+	for _, c := range []struct {
+		key string
+		v   int
+		min int
+	}{{"failure_limit", m.FailureLimit, 1}, {"count", m.Count, 1}, {"consecutive_error_limit", m.ConsecutiveErrorLimit, 1}} {
+		if c.v < c.min {
+			d.addf(o.at(c.key), o.sub(c.key), "%s must be at least %d", c.key, c.min)
+		}
+	}
+	if m.Count > 1000 {
+		d.addf(o.at("count"), o.sub("count"), "count must be at most 1000")
 	}
 	items := d.list(o, "queries")
 	if len(items) == 0 {
@@ -86,18 +106,35 @@ func (d *decoder) parseMetrics(n *yaml.Node, path string) *Metrics {
 			continue
 		}
 		mq := MetricQuery{
-			Name:  d.required(q, "name", "name"),
-			Query: d.required(q, "query", "query (a PromQL expression)"),
-			Max:   d.number(q, "max"),
-			Min:   d.number(q, "min"),
+			Name:   d.required(q, "name", "name"),
+			Query:  d.str(q, "query"),
+			Max:    d.number(q, "max"),
+			Min:    d.number(q, "min"),
+			DryRun: d.boolean(q, "dry_run"),
+		}
+		if wn := q.get("web"); wn != nil {
+			w, _ := d.object(wn, q.sub("web"), "web_metric")
+			mq.Web = &WebMetric{URL: d.url(w, "url", true), JSONPath: d.required(w, "json_path", "json_path (where the number is in the answer, e.g. data.error_rate)")}
+		}
+		if bn := q.get("baseline"); bn != nil {
+			b, _ := d.object(bn, q.sub("baseline"), "baseline")
+			mq.Baseline = &Baseline{MaxIncrease: d.percent(b, "max_increase"), Tolerance: d.float(b, "tolerance")}
+		}
+		switch {
+		case mq.Web == nil && mq.Query == "":
+			d.addf(q.at("query"), q.sub("query"), "query (a PromQL expression) or web: { url, json_path } is required")
+		case mq.Web != nil && mq.Query != "":
+			d.addf(q.at("web"), q.sub("web"), "a metric query has either query or web, not both")
+		case mq.Query != "" && m.Prometheus == "":
+			d.addf(o.at("prometheus"), o.sub("prometheus"), "prometheus (the server's URL) is required for PromQL queries")
 		}
 		if names[mq.Name] && mq.Name != "" {
 			d.addf(q.at("name"), q.sub("name"), "duplicate query name: each query needs its own name")
 		}
 		names[mq.Name] = true
 		switch {
-		case q.get("max") == nil && q.get("min") == nil:
-			d.addf(q.node, p, "metric query needs max or min (or both)")
+		case q.get("max") == nil && q.get("min") == nil && q.get("baseline") == nil:
+			d.addf(q.node, p, "metric query needs max, min or baseline")
 		case mq.Max != nil && mq.Min != nil && *mq.Min > *mq.Max:
 			d.addf(q.at("min"), q.sub("min"), "min must not be greater than max")
 		}
@@ -150,4 +187,37 @@ func (d *decoder) jsonExpectations(o object, key string) map[string]any {
 		out[e.name] = v
 	}
 	return out
+}
+
+// float reads a number (0 when absent).
+func (d *decoder) float(o object, key string) float64 {
+	if f := d.number(o, key); f != nil {
+		return *f
+	}
+	return 0
+}
+
+// percent reads `20%` (or a bare fraction, 0.2) as a fraction.
+func (d *decoder) percent(o object, key string) float64 {
+	n := o.get(key)
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.ScalarNode && strings.HasSuffix(n.Value, "%") {
+		f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(n.Value, "%")), 64)
+		if err != nil || f < 0 {
+			d.addf(n, o.sub(key), "expected a percentage such as 20%%")
+			return 0
+		}
+		return f / 100
+	}
+	f := d.number(o, key)
+	if f == nil {
+		return 0
+	}
+	if *f < 0 {
+		d.addf(n, o.sub(key), "must not be negative")
+		return 0
+	}
+	return *f
 }
