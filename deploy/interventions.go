@@ -118,7 +118,7 @@ func (s *Service) intervene(ctx context.Context, d *store.Deployment, actor, act
 			if err != nil {
 				return err
 			}
-			if d.Step >= len(steps) || steps[d.Step].Name != stepPause {
+			if d.Step >= len(steps) || (steps[d.Step].Name != stepPause && steps[d.Step].Name != stepAnalysis) {
 				msg = fmt.Sprintf("nothing to promote: deployment #%d to `%s` is not paused.", d.ID, d.Environment)
 				return nil
 			}

@@ -111,6 +111,9 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 	if len(req.Environment.Verify.Smoke) > 0 {
 		steps = append(steps, store.Step{Name: stepSmoke})
 	}
+	if req.Environment.Verify.Metrics != nil {
+		steps = append(steps, store.Step{Name: stepAnalysis})
+	}
 	steps = append(steps, rollout.undo...)
 	return append(steps, store.Step{Name: stepFinish}), nil
 }
@@ -124,7 +127,6 @@ func notYetSupported(env *config.Environment) []string {
 		name string
 		set  bool
 	}{
-		{"`verify.metrics`", env.Verify.Metrics != nil},
 		{"`monitor`", env.Monitor.Enabled()},
 	} {
 		if c.set {

@@ -112,6 +112,7 @@ func renderRecord(d *store.Deployment, steps []store.Step, gates []checks.Result
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", stepLabel(st), st.State, cell(st.Detail))
 	}
 	b.WriteString(smokeTable(steps))
+	b.WriteString(metricsTable(steps))
 	if d.Done() && d.State != store.StateSuccess {
 		b.WriteString("\n" + rollbackProcedure(d))
 	} else if d.State == store.StateSuccess && d.PreviousSHA != "" {
