@@ -40,7 +40,9 @@ type reading struct {
 	Error  string   `json:"err,omitempty"`
 	NoData bool     `json:"no_data,omitempty"`
 	Breach bool     `json:"breach,omitempty"`
-	Cond   string   `json:"cond,omitempty"`
+	// DryRun marks a breach of a dry-run query: recorded, never counted.
+	DryRun bool   `json:"dry_run,omitempty"`
+	Cond   string `json:"cond,omitempty"`
 }
 
 func (r *run) analysis(ctx context.Context) (outcome, error) {
@@ -48,7 +50,10 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 	var st analysisState
 	_ = json.Unmarshal([]byte(r.st.Result), &st)
 	if st.Breaches == nil {
-		st.Breaches, st.Errors = map[string]int{}, map[string]int{}
+		st.Breaches = map[string]int{}
+	}
+	if st.Errors == nil {
+		st.Errors = map[string]int{}
 	}
 	now := r.svc.now()
 	if len(st.Measurements) == 0 && m.InitialDelay.Duration > 0 {
@@ -81,7 +86,7 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 			case "pause":
 				noData = noData || !q.DryRun
 			default:
-				rd.Breach, rd.Cond = !q.DryRun, "data expected"
+				rd.Breach, rd.Cond = true, "data expected"
 			}
 		case err != nil:
 			rd.Error = verify.Describe(err)
@@ -92,7 +97,9 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 			st.Errors[q.Name] = 0
 			rd.Value = &v
 			rd.Breach, rd.Cond = verify.Judge(q, st.Baseline[q.Name], v)
-			rd.Breach = rd.Breach && !q.DryRun
+		}
+		if rd.Breach && q.DryRun {
+			rd.Breach, rd.DryRun = false, true
 		}
 		if rd.Breach {
 			if st.Breaches[q.Name]++; st.Breaches[q.Name] >= m.FailureLimit {
@@ -187,8 +194,11 @@ func metricsTable(steps []store.Step) string {
 				default:
 					cells = append(cells, ms.At.UTC().Format("15:04:05")+" "+rd.Error)
 				}
-				if rd.Breach {
+				switch {
+				case rd.Breach:
 					result = "⛔ breached"
+				case rd.DryRun && result != "⛔ breached":
+					result = "⚠️ breached (dry run: not counted)"
 				}
 			}
 			base := "—"
