@@ -5,12 +5,15 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/deploybot/deploybot/internal/pacer"
 )
 
 type metrics struct {
 	webhooks       *prometheus.CounterVec
 	githubRequests *prometheus.CounterVec
 	jobErrors      *prometheus.CounterVec
+	githubWrites   *prometheus.CounterVec
 	registry       *prometheus.Registry
 }
 
@@ -28,8 +31,18 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		jobErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "deploybot_job_errors_total", Help: "Failed attempts of queued jobs, by kind.",
 		}, []string{"kind"}),
+		githubWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deploybot_github_writes_total", Help: "GitHub writes (POST, PATCH, PUT, DELETE) of installations, as the write pacer decided them, " +
+				"by priority (final, normal, droppable) and outcome (sent, waited: sent after a short wait, " +
+				"deferred: the job snoozed until the budget has room, dropped: not needed and not sent under pressure).",
+		}, []string{"priority", "outcome"}),
 	}
-	reg.MustRegister(m.webhooks, m.githubRequests, m.jobErrors,
+	for _, p := range pacer.Priorities {
+		for _, o := range pacer.Outcomes {
+			m.githubWrites.WithLabelValues(p.String(), o.String())
+		}
+	}
+	reg.MustRegister(m.webhooks, m.githubRequests, m.jobErrors, m.githubWrites,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -47,6 +60,10 @@ func (m *metrics) observeIntake(g *groupCommit, w *commitWatch) {
 			Help: "Store lookups of the commits unfinished deployments are on, made for check and status deliveries on unknown commits.",
 		}, func() float64 { return float64(w.refreshes.Load()) }),
 	)
+}
+
+func (m *metrics) observeWrite(p pacer.Priority, o pacer.Outcome) {
+	m.githubWrites.WithLabelValues(p.String(), o.String()).Inc()
 }
 
 func (m *metrics) githubMiddleware(next http.RoundTripper) http.RoundTripper {
