@@ -37,7 +37,10 @@ func TestSecondaryLimits(t *testing.T) {
 	}{
 		{"a fourth write in the minute", func() error { return create(f.client, "acme", "shop", "env3") }, true},
 		// (a new client: go-github's own stops sending until retry-after)
-		{"a read", func() error { _, _, err := installationClient(t, f.sim, instID).Repositories.GetCommit(f.ctx, "acme", "shop", sha, nil); return err }, false},
+		{"a read", func() error {
+			_, _, err := installationClient(t, f.sim, instID).Repositories.GetCommit(f.ctx, "acme", "shop", sha, nil)
+			return err
+		}, false},
 		{"another installation's write", func() error { return create(other, "globex", "api", "staging") }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

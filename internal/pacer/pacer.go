@@ -7,7 +7,7 @@
 //   - Final writes (the Deployment, its final status, check-run conclusions,
 //     the final record, protection-rule answers) may use the whole budget;
 //   - Normal writes leave a reserve for Final ones (by default 20 % of the
-//     minute and 10 % of the hour);
+//     minute and 5 % of the hour);
 //   - Droppable writes (the 👀 reaction, queued/in_progress statuses,
 //     intermediate record edits) are not sent at all once half of either
 //     window is used: ErrDropped, which callers treat as "not needed".
@@ -75,7 +75,7 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		PerMinute: 80, PerHour: 500, Minute: time.Minute, Hour: time.Hour,
-		ReserveMinute: 0.2, ReserveHour: 0.1, DropAt: 0.5, MaxInlineWait: time.Second,
+		ReserveMinute: 0.2, ReserveHour: 0.05, DropAt: 0.5, MaxInlineWait: time.Second,
 	}
 }
 
@@ -183,13 +183,31 @@ func (p *Pacers) Admit(installation int64, pri Priority) (Slot, time.Duration, e
 	}
 	b := p.budget(installation)
 	s, wait, err := b.admit(p.limits, pri, p.now())
+	p.record(pri, installation, wait, err)
+	if err != nil {
+		return Slot{}, 0, p.waitError(installation, pri, wait, err)
+	}
+	return Slot{b: b, s: s, p: p}, wait, nil
+}
+
+// errNoBudget is admit's answer when the wait is too long to wait inline.
+var errNoBudget = errors.New("no budget")
+
+func (p *Pacers) waitError(installation int64, pri Priority, wait time.Duration, err error) error {
+	if errors.Is(err, errNoBudget) {
+		return &WaitError{Installation: installation, Priority: pri, Wait: wait}
+	}
+	return err
+}
+
+// record counts one decision.
+func (p *Pacers) record(pri Priority, _ int64, wait time.Duration, err error) {
 	o := Sent
 	switch {
 	case errors.Is(err, ErrDropped):
 		o = Dropped
 	case err != nil:
 		o = Deferred
-		err = &WaitError{Installation: installation, Priority: pri, Wait: wait}
 	case wait > 0:
 		o = Waited
 	}
@@ -197,10 +215,6 @@ func (p *Pacers) Admit(installation int64, pri Priority) (Slot, time.Duration, e
 	if p.observe != nil {
 		p.observe(pri, o)
 	}
-	if err != nil {
-		return Slot{}, 0, err
-	}
-	return Slot{b: b, s: s, p: p}, wait, nil
 }
 
 // budget is one installation's writes of the last hour, oldest first. A
@@ -239,7 +253,7 @@ func (b *budget) admit(l Limits, pri Priority, now time.Time) (*slot, time.Durat
 	at := latest(now, b.freeAt(perMinute, l.Minute), b.freeAt(perHour, l.Hour))
 	wait := at.Sub(now)
 	if wait > l.MaxInlineWait {
-		return nil, wait, errors.New("no budget")
+		return nil, wait, errNoBudget
 	}
 	s := &slot{at: at}
 	b.insert(s)

@@ -29,6 +29,15 @@ func sendN(t *testing.T, p *Pacers, id int64, pri Priority, n int) {
 	}
 }
 
+// hourOf sends blocks of 25 writes two minutes apart.
+func hourOf(t *testing.T, p *Pacers, c *fakeClock, blocks int) {
+	t.Helper()
+	for range blocks {
+		sendN(t, p, 1, Final, 25)
+		c.advance(2 * time.Minute)
+	}
+}
+
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
 		name, method, path, body string
@@ -116,24 +125,16 @@ func TestWindows(t *testing.T) {
 			c.advance(29500 * time.Millisecond)
 		}, Final, Waited, 500*time.Millisecond + time.Nanosecond},
 		{"another installation's writes do not count", func(t *testing.T, p *Pacers, _ *fakeClock) { sendN(t, p, 2, Final, 80) }, Droppable, Sent, 0},
-		{"450 in the hour: normal deferred, final sent", func(t *testing.T, p *Pacers, c *fakeClock) {
-			for i := 0; i < 9; i++ {
-				sendN(t, p, 1, Final, 50)
-				c.advance(2 * time.Minute)
-			}
-		}, Normal, Deferred, time.Hour - 18*time.Minute + time.Nanosecond},
-		{"450 in the hour: final sent", func(t *testing.T, p *Pacers, c *fakeClock) {
-			for i := 0; i < 9; i++ {
-				sendN(t, p, 1, Final, 50)
-				c.advance(2 * time.Minute)
-			}
-		}, Final, Sent, 0},
-		{"500 in the hour: final deferred to the oldest's hour", func(t *testing.T, p *Pacers, c *fakeClock) {
-			for i := 0; i < 10; i++ {
-				sendN(t, p, 1, Final, 50)
-				c.advance(2 * time.Minute)
-			}
-		}, Final, Deferred, time.Hour - 20*time.Minute + time.Nanosecond},
+		{"474 in the hour: normal sent", func(t *testing.T, p *Pacers, c *fakeClock) {
+			sendN(t, p, 1, Final, 24)
+			c.advance(2 * time.Minute)
+			hourOf(t, p, c, 18)
+		}, Normal, Sent, 0},
+		{"475 in the hour: normal deferred to the oldest's hour", func(t *testing.T, p *Pacers, c *fakeClock) { hourOf(t, p, c, 19) },
+			Normal, Deferred, time.Hour - 38*time.Minute + time.Nanosecond},
+		{"475 in the hour: final sent", func(t *testing.T, p *Pacers, c *fakeClock) { hourOf(t, p, c, 19) }, Final, Sent, 0},
+		{"500 in the hour: final deferred to the oldest's hour", func(t *testing.T, p *Pacers, c *fakeClock) { hourOf(t, p, c, 20) },
+			Final, Deferred, time.Hour - 40*time.Minute + time.Nanosecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClock()

@@ -36,7 +36,17 @@ func (p *Pacers) Middleware(next http.RoundTripper) http.RoundTripper {
 		if !ok || !IsWrite(r.Method) {
 			return next.RoundTrip(r)
 		}
-		slot, wait, err := p.Admit(id, Classify(r))
+		pri := Classify(r)
+		var slot Slot
+		var wait time.Duration
+		var err error
+		res, reserved := reservationFrom(r.Context()), false
+		if res != nil && pri != Droppable {
+			slot, wait, err, reserved = res.take(p, id)
+		}
+		if !reserved {
+			slot, wait, err = p.Admit(id, pri)
+		}
 		if err != nil {
 			closeBody(r)
 			return nil, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err)
