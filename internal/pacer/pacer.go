@@ -223,6 +223,11 @@ func (p *Pacers) record(pri Priority, _ int64, wait time.Duration, err error) {
 type budget struct {
 	mu    sync.Mutex
 	slots []*slot
+	// promised is, per priority, the latest time a deferred write was told
+	// to come back: the next one deferred comes back a fair share of the
+	// minute later, so that deferred writes return one by one instead of
+	// all at the moment one write leaves the window.
+	promised [Final + 1]time.Time
 }
 
 type slot struct{ at time.Time }
@@ -253,7 +258,11 @@ func (b *budget) admit(l Limits, pri Priority, now time.Time) (*slot, time.Durat
 	at := latest(now, b.freeAt(perMinute, l.Minute), b.freeAt(perHour, l.Hour))
 	wait := at.Sub(now)
 	if wait > l.MaxInlineWait {
-		return nil, wait, errNoBudget
+		if last := b.promised[pri]; last.After(now) {
+			at = latest(at, last.Add(l.Minute/time.Duration(l.PerMinute)))
+		}
+		b.promised[pri] = at
+		return nil, at.Sub(now), errNoBudget
 	}
 	s := &slot{at: at}
 	b.insert(s)
