@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -177,8 +179,24 @@ func TestSixtyDeploysInAMinuteStayUnderSecondaryLimits(t *testing.T) {
 		"%d dropped, %d deferred (job snoozed), %d waited inline, 403s: %d; last final status and record after %.1f scaled minutes; %d reads",
 		writes, perDeploy, 500/perDeploy, dropped, deferred, waited, st.Refused, elapsed.Seconds()/minute.Seconds(), reads)
 	t.Logf("by priority: %s", strings.Join(lines, "; "))
-	if dropped == 0 {
-		t.Errorf("no write was dropped: the test put no pressure on the budget")
+	if dropped == 0 || deferred == 0 {
+		t.Errorf("%d writes dropped, %d deferred: the test put no pressure on the budget", dropped, deferred)
+	}
+	// The operator sees the same in /metrics.
+	resp, err := http.Get(sb.Server.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		fmt.Sprintf(`deploybot_github_writes_total{outcome="dropped",priority="droppable"} %d`, p.Count(pacer.Droppable, pacer.Dropped)),
+		fmt.Sprintf(`deploybot_github_writes_total{outcome="deferred",priority="normal"} %d`, p.Count(pacer.Normal, pacer.Deferred)),
+		fmt.Sprintf(`deploybot_github_writes_total{outcome="sent",priority="final"} %d`, p.Count(pacer.Final, pacer.Sent)),
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics has no %q", want)
+		}
 	}
 }
 
