@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,38 +42,8 @@ func TestSixtyDeploysInAMinuteStayUnderSecondaryLimits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a scaled quarter of an hour")
 	}
-	limits := pacer.DefaultLimits().Scaled(pacerScale)
+	sb, pulls, limits, ctx := sixtyDeploys(t, false)
 	minute := limits.Minute
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	logger := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
-	sb, err := NewSandbox(ctx, SandboxOptions{TB: t, DatabaseURL: storetest.URL(t), Logger: &logger, PacerLimits: &limits})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
-
-	type pull struct {
-		repo   string
-		number int
-		sha    string
-	}
-	var pulls []pull
-	for i := range 20 {
-		name := fmt.Sprintf("svc%02d", i)
-		repo, _, err := sb.AddRepo(name, threeEnvConfig)
-		if err != nil {
-			t.Fatal(err)
-		}
-		repo.SetPermission("walt", "write")
-		repo.Commit("feature", map[string]string{"app.txt": name}, "change "+name)
-		pulls = append(pulls, pull{SandboxOwner + "/" + name, repo.OpenPR("feature", "main", "walt", "Change "+name), repo.Head("feature")})
-	}
-	if err := sb.Settle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sb.Sim.SetSecondaryLimits(githubsim.SecondaryLimits{PerMinute: 80, PerHour: 500, Minute: minute, Hour: limits.Hour})
-
 	start := time.Now()
 	for _, env := range []string{"dev", "qa", "staging"} {
 		for _, p := range pulls {
@@ -83,15 +54,8 @@ func TestSixtyDeploysInAMinuteStayUnderSecondaryLimits(t *testing.T) {
 	deadline, stop := context.WithTimeout(ctx, 15*minute)
 	defer stop()
 	var final int
-	err = sb.Sim.WaitFor(deadline, func() bool {
-		final = 0
-		for _, p := range pulls {
-			for _, d := range sb.Sim.Deployments(p.repo) {
-				if d.LatestState() == "success" && finalRecord(sb.Sim, p.repo, p.number, d) != "" {
-					final++
-				}
-			}
-		}
+	err := sb.Sim.WaitFor(deadline, func() bool {
+		final = finishedDeploys(sb, pulls)
 		return final == 60
 	})
 	elapsed := time.Since(start)
@@ -101,17 +65,7 @@ func TestSixtyDeploysInAMinuteStayUnderSecondaryLimits(t *testing.T) {
 			t.Logf("%s: sent %d, waited %d, deferred %d, dropped %d", pri,
 				pc.Count(pri, pacer.Sent), pc.Count(pri, pacer.Waited), pc.Count(pri, pacer.Deferred), pc.Count(pri, pacer.Dropped))
 		}
-		t.Logf("sim: %+v", sb.Sim.SecondaryLimitStats())
-		ops := map[string]int{}
-		for _, r := range sb.Sim.Requests() {
-			ops[r.Method+" "+r.Operation+" "+fmt.Sprint(r.Status)]++
-		}
-		t.Logf("requests: %v", ops)
-		for _, p := range pulls[:3] {
-			for _, d := range sb.Sim.Deployments(p.repo) {
-				t.Logf("%s %s %v", p.repo, d.Environment, states(d))
-			}
-		}
+		t.Logf("emulator: %+v", sb.Sim.SecondaryLimitStats())
 		t.Fatalf("after 15 minutes, %d of 60 deployments have their final status and record: %v", final, err)
 	}
 	if err := sb.Settle(ctx); err != nil {
@@ -198,6 +152,79 @@ func TestSixtyDeploysInAMinuteStayUnderSecondaryLimits(t *testing.T) {
 			t.Errorf("/metrics has no %q", want)
 		}
 	}
+}
+
+type sixtyPull struct {
+	repo   string
+	number int
+	sha    string
+}
+
+// sixtyDeploys starts a sandbox whose minute lasts 2.5 s, with twenty
+// repositories of three environments and a pull request in each, and an
+// emulator enforcing GitHub's secondary limits on the same scale.
+func sixtyDeploys(t *testing.T, noPacer bool) (*Sandbox, []sixtyPull, pacer.Limits, context.Context) {
+	t.Helper()
+	limits := pacer.DefaultLimits().Scaled(pacerScale)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	logger := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
+	sb, err := NewSandbox(ctx, SandboxOptions{TB: t, DatabaseURL: storetest.URL(t), Logger: &logger,
+		PacerLimits: &limits, NoPacer: noPacer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	var pulls []sixtyPull
+	for i := range 20 {
+		name := fmt.Sprintf("svc%02d", i)
+		repo, _, err := sb.AddRepo(name, threeEnvConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		repo.SetPermission("walt", "write")
+		repo.Commit("feature", map[string]string{"app.txt": name}, "change "+name)
+		pulls = append(pulls, sixtyPull{SandboxOwner + "/" + name, repo.OpenPR("feature", "main", "walt", "Change "+name), repo.Head("feature")})
+	}
+	if err := sb.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sb.Sim.SetSecondaryLimits(githubsim.SecondaryLimits{PerMinute: 80, PerHour: 500, Minute: limits.Minute, Hour: limits.Hour})
+	return sb, pulls, limits, ctx
+}
+
+// finishedDeploys counts the deployments with their success status and
+// final record.
+func finishedDeploys(sb *Sandbox, pulls []sixtyPull) int {
+	n := 0
+	for _, p := range pulls {
+		for _, d := range sb.Sim.Deployments(p.repo) {
+			if d.LatestState() == "success" && finalRecord(sb.Sim, p.repo, p.number, d) != "" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// The baseline for BENCHMARKS.md (DEPLOYBOT_PACER_BASELINE=1): the same
+// sixty deploys without the pacer, for the same 15 scaled minutes.
+func TestSixtyDeploysWithoutPacerBaseline(t *testing.T) {
+	if os.Getenv("DEPLOYBOT_PACER_BASELINE") == "" {
+		t.Skip("a measurement for BENCHMARKS.md; set DEPLOYBOT_PACER_BASELINE=1")
+	}
+	sb, pulls, limits, ctx := sixtyDeploys(t, true)
+	for _, env := range []string{"dev", "qa", "staging"} {
+		for _, p := range pulls {
+			sb.Sim.Comment(p.repo, p.number, "walt", "/deploy "+env)
+		}
+	}
+	deadline, stop := context.WithTimeout(ctx, 15*limits.Minute)
+	defer stop()
+	_ = sb.Sim.WaitFor(deadline, func() bool { return finishedDeploys(sb, pulls) == 60 })
+	st := sb.Sim.SecondaryLimitStats()
+	t.Logf("without the pacer, after 15 scaled minutes: %d of 60 deployments final, %d writes admitted, %d refused with 403",
+		finishedDeploys(sb, pulls), st.Writes[SandboxInstallationID], st.Refused)
 }
 
 // finalRecord is the record comment of GitHub deployment d when it is

@@ -77,6 +77,9 @@ func (b *budget) admitN(l Limits, pri Priority, n int, now time.Time) ([]*slot, 
 	defer b.mu.Unlock()
 	b.prune(now.Add(-l.Hour))
 	perMinute, perHour := caps(l, pri)
+	// More than a window holds is never admitted at once: the rest of the
+	// reservation's writes are admitted one by one.
+	n = max(min(n, perMinute, perHour), 1)
 	at := latest(now, b.freeAt(perMinute-n+1, l.Minute), b.freeAt(perHour-n+1, l.Hour))
 	wait := at.Sub(now)
 	if wait > l.MaxInlineWait {

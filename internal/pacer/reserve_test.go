@@ -25,6 +25,7 @@ func TestReservation(t *testing.T) {
 		{"room for two of three: none sent", 78, 3, 3, 0, 78, true},
 		{"one used of three: two given back", 10, 3, 1, 1, 11, false},
 		{"more writes than reserved: the rest admitted alone", 10, 2, 4, 4, 14, false},
+		{"more than a minute holds: a minute's worth", 0, 100, 81, 80, 80, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClock()
