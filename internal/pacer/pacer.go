@@ -259,7 +259,7 @@ func (b *budget) admit(l Limits, pri Priority, now time.Time) (*slot, time.Durat
 	wait := at.Sub(now)
 	if wait > l.MaxInlineWait {
 		if last := b.promised[pri]; last.After(now) {
-			at = latest(at, last.Add(l.Minute/time.Duration(l.PerMinute)))
+			at = latest(at, last.Add(l.Minute/time.Duration(max(perMinute, 1))))
 		}
 		b.promised[pri] = at
 		return nil, at.Sub(now), errNoBudget
