@@ -16,8 +16,12 @@
 // (Limits.MaxInlineWait); otherwise it fails with a *WaitError carrying the
 // wait, which the caller's job turns into a durable snooze.
 //
-// The budget is per process: replicas sharing one installation must share
-// it (see Limits).
+// The budget is per process. Two replicas working for one installation would
+// each spend the whole budget; they need either a shared budget (the
+// windows' write times in the store, admitted in a transaction or under a
+// per-installation advisory lock, at one more database round trip per
+// write) or a split one (each replica configured with 1/N of the limits,
+// simple but wasteful when the load is uneven).
 package pacer
 
 import (
