@@ -22,6 +22,7 @@ import (
 	"github.com/deploybot/deploybot/handlers"
 	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/internal/lrucache"
+	"github.com/deploybot/deploybot/internal/pacer"
 	"github.com/deploybot/deploybot/internal/panics"
 	"github.com/deploybot/deploybot/store"
 )
@@ -49,6 +50,8 @@ type App struct {
 	clock    func() time.Time // Options.Now
 	// stopLeaseReaper ends this replica's lease reaper (Start runs it).
 	stopLeaseReaper context.CancelFunc
+	// Pacer budgets each installation's writes (GitHub's secondary limits).
+	Pacer *pacer.Pacers
 }
 
 func (a *App) now() time.Time {
@@ -69,6 +72,11 @@ type Options struct {
 	// RetryPolicy spaces retried jobs (River's exponential backoff when
 	// nil); tests shorten it to reach a job's last attempt.
 	RetryPolicy river.ClientRetryPolicy
+	// PacerLimits are each installation's write budget (GitHub's secondary
+	// limits when nil); tests scale its windows down.
+	PacerLimits *pacer.Limits
+	// NoPacer sends every write unpaced (a baseline for measurements).
+	NoPacer bool
 }
 
 // New opens and migrates the store and wires everything; call Start to
@@ -94,22 +102,34 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		reg = prometheus.NewRegistry()
 	}
 	m := newMetrics(reg)
+	pacers, err := pacerFor(opts, m)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	middleware := []githubapp.ClientMiddleware{retryMiddleware, pacers.Middleware, m.githubMiddleware}
+	if opts.NoPacer {
+		middleware = []githubapp.ClientMiddleware{retryMiddleware, m.githubMiddleware}
+	}
 	var gc githubapp.Config
 	gc.V3APIURL = s.APIURL
 	gc.App.IntegrationID, gc.App.PrivateKey, gc.App.WebhookSecret = s.AppID, string(s.PrivateKey), s.WebhookSecret
-	clients, err := githubapp.NewDefaultCachingClientCreator(gc,
+	cached, err := githubapp.NewDefaultCachingClientCreator(gc,
 		githubapp.WithClientUserAgent("deploybot/"+Version),
 		githubapp.WithClientTimeout(30*time.Second),
 		// Always revalidate: config and permissions are re-read on every
 		// command, as cheap conditional requests (304s) through the cache.
 		// Each installation's client gets its own cache, bounded (LRU by bytes).
 		githubapp.WithClientCaching(true, func() httpcache.Cache { return lrucache.New(GitHubCacheBytes) }),
-		githubapp.WithClientMiddleware(retryMiddleware, m.githubMiddleware),
+		// Each installation's writes are paced (pacedClients): inside the
+		// retries, so every attempt sent is budgeted.
+		githubapp.WithClientMiddleware(middleware...),
 	)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("github client creator: %w", err)
 	}
+	clients := newPacedClients(cached)
 	cfg := deploy.NewRepoConfig()
 	svc := &deploy.Service{
 		Store: st, Clients: clients, Config: cfg, HTTP: egressClient(s),
@@ -121,7 +141,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 		svc.Commands = &executor.Command{Path: os.Getenv("PATH"), Secrets: serverSecrets(s)}
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
-		handlers: map[string]githubapp.EventHandler{}, clock: opts.Now}
+		handlers: map[string]githubapp.EventHandler{}, clock: opts.Now, Pacer: pacers}
 	base := &handlers.Base{ClientCreator: clients, Config: cfg, Deploy: svc, AppID: s.AppID}
 	for _, h := range handlers.All(base) {
 		for _, ev := range h.Handles() {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/deploybot/deploybot/internal/pacer"
 )
 
 type metrics struct {
@@ -12,6 +14,7 @@ type metrics struct {
 	githubRequests *prometheus.CounterVec
 	jobErrors      *prometheus.CounterVec
 	resumedSteps   prometheus.Counter
+	githubWrites   *prometheus.CounterVec
 	registry       *prometheus.Registry
 }
 
@@ -33,12 +36,22 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		jobErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "deploybot_job_errors_total", Help: "Failed attempts of queued jobs, by kind.",
 		}, []string{"kind"}),
+		githubWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deploybot_github_writes_total", Help: "GitHub writes (POST, PATCH, PUT, DELETE) of installations, as the write pacer decided them, " +
+				"by priority (final, normal, droppable) and outcome (sent, waited: sent after a short wait, " +
+				"deferred: the job snoozed until the budget has room, dropped: not needed and not sent under pressure).",
+		}, []string{"priority", "outcome"}),
 	}
 	m.resumedSteps = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "deploybot_steps_resumed_total",
 		Help: "Pipeline steps resumed by this replica's lease reaper because the replica running them stopped renewing their leases (it died or was cut off).",
 	})
-	reg.MustRegister(m.webhooks, m.githubRequests, m.jobErrors, m.resumedSteps,
+	for _, p := range pacer.Priorities {
+		for _, o := range pacer.Outcomes {
+			m.githubWrites.WithLabelValues(p.String(), o.String())
+		}
+	}
+	reg.MustRegister(m.webhooks, m.githubRequests, m.jobErrors, m.resumedSteps, m.githubWrites,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -56,6 +69,10 @@ func (m *metrics) observeIntake(g *groupCommit, w *commitWatch) {
 			Help: "Store lookups of the commits unfinished deployments are on, made for check and status deliveries on unknown commits.",
 		}, func() float64 { return float64(w.refreshes.Load()) }),
 	)
+}
+
+func (m *metrics) observeWrite(p pacer.Priority, o pacer.Outcome) {
+	m.githubWrites.WithLabelValues(p.String(), o.String()).Inc()
 }
 
 func (m *metrics) githubMiddleware(next http.RoundTripper) http.RoundTripper {

@@ -13,6 +13,7 @@ import (
 	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/internal/githubsim"
 	"github.com/deploybot/deploybot/internal/loopback"
+	"github.com/deploybot/deploybot/internal/pacer"
 )
 
 // Sandbox is deploybot wired to the GitHub emulator and a local deploy
@@ -24,6 +25,7 @@ type Sandbox struct {
 	Target *Target
 	Repo   *githubsim.Repo
 	opts   SandboxOptions
+	extra  []*Target // targets of the repositories AddRepo added
 }
 
 // SandboxOptions configure a Sandbox.
@@ -40,6 +42,11 @@ type SandboxOptions struct {
 	RetryPolicy river.ClientRetryPolicy
 	// AllowCommands enables the command executor (DEPLOYBOT_ALLOW_COMMANDS).
 	AllowCommands bool
+	// PacerLimits are deploybot's write budget per installation (GitHub's
+	// secondary limits when nil).
+	PacerLimits *pacer.Limits
+	// NoPacer sends deploybot's writes unpaced (a measuring baseline).
+	NoPacer bool
 }
 
 // Sandbox identities.
@@ -119,7 +126,8 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 		// The deploy target listens on loopback: opted in here, as an
 		// operator would for a deployer on deploybot's own host.
 		EgressAllow: egress.Loopback(),
-	}, Options{Logger: &logger, Now: s.opts.Now, RetryPolicy: s.opts.RetryPolicy})
+	}, Options{Logger: &logger, Now: s.opts.Now, RetryPolicy: s.opts.RetryPolicy,
+		PacerLimits: s.opts.PacerLimits, NoPacer: s.opts.NoPacer})
 	if err != nil {
 		s.Server.Close()
 		return fmt.Errorf("start deploybot: %w", err)
@@ -157,11 +165,31 @@ func (s *Sandbox) Settle(ctx context.Context) error {
 	}
 }
 
+// AddRepo adds the repository acme/<name> to the sandbox's installation,
+// with its own deploy target and config (TARGET replaced by the target's
+// URL) on its default branch main.
+func (s *Sandbox) AddRepo(name, config string) (*githubsim.Repo, *Target, error) {
+	target, err := NewTarget(sandboxExecutorSecret, SandboxOwner+"/"+name)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.extra = append(s.extra, target)
+	repo := s.Sim.AddRepo(SandboxOwner, name, "main")
+	repo.Commit("main", map[string]string{
+		".github/deploy.yml": strings.ReplaceAll(config, "TARGET", target.URL),
+		"README.md":          "# " + name + "\n",
+	}, "Add deploy config")
+	return repo, target, nil
+}
+
 // Close stops everything.
 func (s *Sandbox) Close() {
 	s.Server.Close()
 	if s.App != nil {
 		s.App.Close(context.Background())
+	}
+	for _, t := range s.extra {
+		t.Close()
 	}
 	s.Target.Close()
 	s.Sim.Close()

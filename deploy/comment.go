@@ -11,6 +11,7 @@ import (
 
 	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/pacer"
 )
 
 // Comment is a new issue or pull request comment, as the handler verified it.
@@ -54,7 +55,11 @@ func (s *Service) OnComment(ctx context.Context, gh *github.Client, c Comment) e
 		if !trusted(role) {
 			return nil
 		}
-		if _, _, rerr := gh.Reactions.CreateIssueCommentReaction(ctx, c.Owner, c.Repo, c.CommentID, "eyes"); rerr != nil {
+		_, _, rerr := gh.Reactions.CreateIssueCommentReaction(ctx, c.Owner, c.Repo, c.CommentID, "eyes")
+		if errors.Is(rerr, pacer.ErrDropped) {
+			return nil // not sent under write pressure: the deployment answers for itself
+		}
+		if rerr != nil {
 			return fmt.Errorf("react to comment %d: %w", c.CommentID, rerr)
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/internal/pacer"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -28,6 +29,11 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 	}
 	d.FinishedAt = r.svc.now()
 	r.notes = nil // a retried finish notes afresh
+	// The final notices are sent all together or, when the installation's
+	// write budget has no room for them, none yet (the step snoozes): a
+	// retried finish does not post them twice.
+	ctx, release := pacer.Reserve(ctx, r.finalWrites(), pacer.Final)
+	defer release()
 
 	if d.GitHubDeploymentID != 0 {
 		if success {
@@ -94,6 +100,21 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 		return outcome{}, err
 	}
 	return done(r.finishDetail()), nil
+}
+
+// finalWrites is how many writes finish makes, at most, before its replies.
+func (r *run) finalWrites() int {
+	n := 1 // the check run
+	if r.d.GitHubDeploymentID != 0 {
+		n += 2 // the status, and the previous deployment's inactive
+	}
+	if r.rc.ProtectionRun != nil {
+		n++
+	}
+	if r.d.PRNumber != 0 {
+		n++ // the record
+	}
+	return n
 }
 
 // tolerate lets finish go on when GitHub refused one of its requests (a

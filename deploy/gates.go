@@ -15,6 +15,7 @@ import (
 
 	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/pacer"
 	"github.com/deploybot/deploybot/internal/panics"
 	"github.com/deploybot/deploybot/store"
 )
@@ -112,6 +113,11 @@ func (r *run) gates(ctx context.Context) (outcome, error) {
 	// runs, the summary, and once they passed the in_progress status and
 	// the backup step's read of what is live.
 	var summary, inProgress, live func() error
+	// The check runs go out all together or, when the installation's write
+	// budget has no room for them, none yet (the step snoozes): a retried
+	// step does not write them twice (internal/pacer).
+	ctx, release := pacer.Reserve(ctx, len(states)+1, pacer.Normal)
+	defer release()
 	if overall != checks.Block || r.d.CheckRunID != 0 {
 		// A blocked deployment's summary is created by finish, already
 		// completed (one write instead of a create and an update).

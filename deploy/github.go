@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/internal/pacer"
+	"github.com/deploybot/deploybot/store"
 )
 
 // status posts a deployment status with deploybot's log link.
@@ -28,7 +31,14 @@ func (r *run) statusWith(ctx context.Context, state, description, envURL string)
 	if envURL != "" {
 		req.EnvironmentURL = github.String(envURL)
 	}
+	if description == ExternalReadyDescription {
+		// Not mere progress: an external deployer starts on this status.
+		ctx = pacer.WithPriority(ctx, pacer.Normal)
+	}
 	_, _, err := r.gh.Repositories.CreateDeploymentStatus(ctx, r.owner, r.repo, r.d.GitHubDeploymentID, req)
+	if errors.Is(err, pacer.ErrDropped) {
+		return nil // a queued or in_progress status, not sent under write pressure
+	}
 	if err != nil {
 		return fmt.Errorf("deployment status %s: %w", state, err)
 	}
@@ -39,7 +49,13 @@ func (r *run) updateComment(ctx context.Context) error {
 	if r.d.CommentID == 0 {
 		return nil
 	}
-	_, _, err := r.gh.Issues.EditComment(ctx, r.owner, r.repo, r.d.CommentID, &github.IssueComment{Body: github.String(r.record())})
+	// An intermediate edit may be dropped under write pressure: the final
+	// one (the record shows the end state) carries the newest body anyway.
+	_, _, err := r.gh.Issues.EditComment(recordPriority(ctx, r.d), r.owner, r.repo, r.d.CommentID,
+		&github.IssueComment{Body: github.String(r.record())})
+	if errors.Is(err, pacer.ErrDropped) {
+		return nil
+	}
 	if err != nil && permanent(err) {
 		// Someone deleted the comment or locked the conversation: the record
 		// stays in the store and at log_url; the deployment goes on.
@@ -51,6 +67,16 @@ func (r *run) updateComment(ctx context.Context) error {
 		return fmt.Errorf("update record comment: %w", err)
 	}
 	return nil
+}
+
+// recordPriority marks a write of the record comment for the write pacer:
+// final once the deployment is done (it shows the end state, never
+// dropped), intermediate before.
+func recordPriority(ctx context.Context, d *store.Deployment) context.Context {
+	if d.Done() {
+		return pacer.WithPriority(ctx, pacer.Final)
+	}
+	return pacer.WithPriority(ctx, pacer.Droppable)
 }
 
 func checkRunName(env string) string { return "deploy/" + env }

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-github/v62/github"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/deploybot/deploybot/internal/pacer"
 )
 
 // GitHub's rules for a refused request ("Rate limits for the REST API",
@@ -75,6 +77,12 @@ func RateLimitWait(err error) (time.Duration, bool) {
 // secondary says whether rule 3 applied (the caller counts those repeats).
 func RateLimitBackoff(err error, repeats int) (wait time.Duration, ok, secondary bool) {
 	now := time.Now()
+	var pw *pacer.WaitError
+	if errors.As(err, &pw) {
+		// deploybot's own write pacer (internal/pacer): nothing was sent;
+		// the budget has room again after pw.Wait.
+		return max(pw.Wait, time.Millisecond), true, false
+	}
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
 		if rl.Response != nil {

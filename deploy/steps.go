@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/internal/pacer"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -136,7 +137,11 @@ func (r *run) createComment(ctx context.Context) (outcome, error) {
 	if r.st.Name == stepComment {
 		r.st.State, r.st.Detail = store.StepDone, "record comment posted"
 	}
-	c, _, err := r.gh.Issues.CreateComment(ctx, r.owner, r.repo, r.d.PRNumber, &github.IssueComment{Body: github.String(r.record())})
+	cctx := ctx
+	if r.d.Done() { // the finish step posts the final record
+		cctx = pacer.WithPriority(ctx, pacer.Final)
+	}
+	c, _, err := r.gh.Issues.CreateComment(cctx, r.owner, r.repo, r.d.PRNumber, &github.IssueComment{Body: github.String(r.record())})
 	if err != nil && permanent(err) {
 		// A locked conversation must not stop a deploy: the record lives on
 		// in the store and at log_url.

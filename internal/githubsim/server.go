@@ -285,6 +285,11 @@ func (s *Sim) handleLocked(r *http.Request, raw []byte, rec *Request) (int, http
 		rs.headers(h)
 		return reply(apiError(http.StatusForbidden, fmt.Sprintf("API rate limit exceeded for installation ID %d.", rec.Installation)))
 	}
+	if status, body, limited := s.secondaryLimitLocked(c, h); limited {
+		rs.used++
+		rs.headers(h)
+		return status, h, body
+	}
 
 	// Request validation against the description.
 	problems := s.spec.checkParams(op, params, c.q)

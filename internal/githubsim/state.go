@@ -81,6 +81,7 @@ type Sim struct {
 	violations    []error
 	faults        []*Fault
 	rate          map[string]*rateState
+	secondary     *secondary          // SetSecondaryLimits; nil: not enforced
 	runs          []*WorkflowRun      // GitHub Actions workflow runs, oldest first
 	gates         []*protectionGate   // custom deployment protection rule requests
 	answers       []*ProtectionAnswer // answers to gates, oldest first
