@@ -455,24 +455,6 @@ func (s *story) allDeliveriesAccepted() {
 	}
 }
 
-// A safeguard deploybot cannot run yet is a refusal, never silently skipped.
-func TestUnsupportedGateIsRefused(t *testing.T) {
-	s := newStory(t, strings.Replace(SandboxConfig, "    verify:\n      timeout: 3s\n",
-		"    monitor: { duration: 30m }\n    verify:\n      timeout: 3s\n", 1))
-	s.Repo.SetPermission("walt", "write")
-	pr, _ := s.openPR("feature/x", "walt")
-	s.comment(pr, "walt", "/deploy staging")
-	s.settle()
-	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 0 {
-		t.Fatalf("deployed despite an unsupported gate (%d deployments)", n)
-	}
-	replies := s.deploybotComments(pr)
-	if len(replies) != 1 {
-		t.Fatalf("replies = %q", replies)
-	}
-	contains(t, "reply", replies[0], "`monitor`")
-}
-
 // The executor refuses (non-2xx): the deployment fails with its answer, and
 // verification never runs.
 func TestExecutorRefusalFailsTheDeployment(t *testing.T) {

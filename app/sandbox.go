@@ -156,7 +156,7 @@ func (s *Sandbox) Settle(ctx context.Context) error {
 		if err := s.Sim.WaitForDeliveries(ctx); err != nil {
 			return err
 		}
-		if err := s.App.Store.WaitIdle(ctx, deploy.WakeArgs{}.Kind()); err != nil {
+		if err := s.App.Store.WaitIdle(ctx, deploy.WakeArgs{}.Kind(), deploy.MonitorTickArgs{}.Kind()); err != nil {
 			return err
 		}
 		if s.Sim.PendingDeliveries() == 0 {

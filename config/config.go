@@ -305,6 +305,9 @@ type Monitor struct {
 	Duration  Duration // 0: no monitoring window
 	Interval  Duration // default 1m
 	OnFailure string   // rollback|notify; default notify
+	// IssueLabels: an issue opened or labelled with one of them during the
+	// window, by a user with at least triage, is a breach.
+	IssueLabels []string
 }
 
 // Enabled reports whether a monitoring window is configured.

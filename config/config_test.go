@@ -97,7 +97,7 @@ func TestParseDesignExample(t *testing.T) {
 		len(m.Queries) != 1 || *m.Queries[0].Max != 0.01 || m.Queries[0].Min != nil {
 		t.Errorf("metrics = %+v", m)
 	}
-	if prod.Monitor != (Monitor{D(30 * time.Minute), D(time.Minute), "rollback"}) || !prod.Monitor.Enabled() {
+	if mo := prod.Monitor; mo.Duration != D(30*time.Minute) || mo.Interval != D(time.Minute) || mo.OnFailure != "rollback" || !mo.Enabled() {
 		t.Errorf("monitor = %+v", prod.Monitor)
 	}
 	if prod.Rollback != (Rollback{Window: D(24 * time.Hour)}) {

@@ -45,7 +45,8 @@ var shapes = map[string][]string{
 	"metric_query":    {"name", "query", "web", "max", "min", "baseline", "dry_run"},
 	"web_metric":      {"url", "json_path"},
 	"baseline":        {"max_increase", "tolerance"},
-	"monitor":         {"duration", "interval", "on_failure"},
+	"monitor":         {"duration", "interval", "on_failure", "issues"},
+	"monitor_issues":  {"labels"},
 	"rollback":        {"window", "automatic"},
 }
 

@@ -320,6 +320,10 @@ func (d *decoder) parseMonitor(n *yaml.Node, path string) Monitor {
 		Interval:  d.duration(o, "interval", D(60e9), true),
 		OnFailure: d.enum(o, "on_failure", "notify", "notify", "rollback"),
 	}
+	if in := o.get("issues"); in != nil {
+		io, _ := d.object(in, o.sub("issues"), "monitor_issues")
+		m.IssueLabels = d.strings(io, "labels")
+	}
 	if m.Enabled() && m.Interval.Duration > m.Duration.Duration {
 		d.addf(o.at("interval"), o.sub("interval"), "interval must not be longer than monitor.duration")
 	}

@@ -70,7 +70,12 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 	if err := r.tolerate("close the waiting gate check runs", r.closeWaitingGates(ctx)); err != nil {
 		return outcome{}, err
 	}
-	if err := r.tolerate("complete the check run", r.completeCheckRun(ctx, success)); err != nil {
+	if r.monitored() {
+		// The window starts now: the check run stays in progress.
+		if err := r.startMonitor(ctx); err != nil {
+			return outcome{}, err
+		}
+	} else if err := r.tolerate("complete the check run", r.completeCheckRun(ctx, success)); err != nil {
 		return outcome{}, err
 	}
 	// After a failure that changed the environment, its automatic rollback

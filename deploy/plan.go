@@ -3,9 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
-	"github.com/deploybot/deploybot/config"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -74,11 +72,6 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 	if req.Task == TaskProtection { // Actions deploys; deploybot answers after its gates
 		return []store.Step{{Name: stepGates}, {Name: stepFinish}}, nil
 	}
-	if missing := notYetSupported(req.Environment); len(missing) > 0 {
-		return nil, permanentError{fmt.Errorf("`%s` configures %s, which this deploybot does not run yet; "+
-			"it refuses to deploy rather than skip a safeguard. Remove them from `.github/deploy.yml` or upgrade deploybot",
-			req.Environment.Name, strings.Join(missing, ", "))}
-	}
 	if req.Environment.Executor.External != nil && strategy != "direct" {
 		return nil, permanentError{fmt.Errorf("an external executor deploys on its own: the %s strategy needs a webhook or actions executor", strategy)}
 	}
@@ -116,22 +109,4 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 	}
 	steps = append(steps, rollout.undo...)
 	return append(steps, store.Step{Name: stepFinish}), nil
-}
-
-// notYetSupported lists configured safeguards the pipeline does not run yet.
-// Deploying while silently skipping a gate someone configured would be
-// unsafe, so such requests are refused (fail closed).
-func notYetSupported(env *config.Environment) []string {
-	var out []string
-	for _, c := range []struct {
-		name string
-		set  bool
-	}{
-		{"`monitor`", env.Monitor.Enabled()},
-	} {
-		if c.set {
-			out = append(out, c.name)
-		}
-	}
-	return out
 }

@@ -87,21 +87,6 @@ func TestPlanSteps(t *testing.T) {
 	}
 }
 
-// A safeguard someone configured is never silently skipped.
-func TestConfiguredButUnsupportedSafeguardsRefuse(t *testing.T) {
-	env := webhookEnv()
-	env.Monitor.Duration = config.D(1)
-	_, err := planSteps(Request{Environment: env}, "direct")
-	if err == nil || !permanent(err) {
-		t.Fatalf("err = %v, want a permanent refusal", err)
-	}
-	for _, want := range []string{"`monitor`", "refuses to deploy rather than skip"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("refusal %q does not name %s", err, want)
-		}
-	}
-}
-
 // A server that does not allow commands refuses a command executor before
 // anything happens, and says what to do.
 func TestCommandExecutorOffUnlessTheServerAllowsIt(t *testing.T) {

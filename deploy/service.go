@@ -79,6 +79,8 @@ func (s *Service) now() time.Time {
 func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &stepWorker{svc: s})
 	river.AddWorker(workers, &wakeWorker{svc: s})
+	river.AddWorker(workers, &monitorTickWorker{svc: s})
+	river.AddWorker(workers, &monitorEndWorker{svc: s})
 }
 
 // StepArgs is the durable job that runs step Step of a deployment.

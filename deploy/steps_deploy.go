@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/store"
 )
 
 // backupResult is what the backup step found live.
@@ -21,6 +22,15 @@ type backupResult struct {
 // backup tags the SHA live in the environment: the newest deployment (other
 // than this one) whose newest status is success.
 func (r *run) backup(ctx context.Context) (outcome, error) {
+	o, err := r.backupLive(ctx)
+	if err == nil {
+		// About to deploy: older deployments' monitoring windows end here.
+		o.inTx = func(ctx context.Context, tx *store.Tx, _ *outcome) error { return r.supersedeMonitors(ctx, tx) }
+	}
+	return o, err
+}
+
+func (r *run) backupLive(ctx context.Context) (outcome, error) {
 	live, err := r.liveForBackup(ctx)
 	if err != nil {
 		return outcome{}, err

@@ -37,5 +37,6 @@ func All(b *Base) []githubapp.EventHandler {
 		&Release{Base: b},
 		&WorkflowRun{Base: b},
 		&DeploymentProtectionRule{Base: b},
+		&Issues{Base: b},
 	}
 }

@@ -144,6 +144,21 @@ var migrations = []string{
 		switched_at BIGINT NOT NULL DEFAULT 0,
 		PRIMARY KEY (repo, environment)
 	);`,
+	// monitors: the watch over a successful deployment for its monitoring
+	// window (it no longer holds the environment). state: watching, then
+	// passed, breached or superseded; ticks are durable timer jobs.
+	`CREATE TABLE IF NOT EXISTS monitors (
+		deployment_id BIGINT PRIMARY KEY,
+		repo TEXT NOT NULL,
+		environment TEXT NOT NULL,
+		started_at BIGINT NOT NULL,
+		ends_at BIGINT NOT NULL,
+		reported_at BIGINT NOT NULL,
+		state TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '',
+		labels TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX IF NOT EXISTS monitors_watching ON monitors (repo, state, environment);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.

@@ -42,6 +42,7 @@ type Issue struct {
 	State     string
 	CreatedAt time.Time
 	PR        *PullRequest // nil for plain issues
+	Labels    []string
 }
 
 // PullRequest holds the pull-request part of an Issue.

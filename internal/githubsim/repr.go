@@ -136,7 +136,7 @@ func (s *Sim) issueJSON(r *Repo, is *Issue) map[string]any {
 		"comments_url": base + "/comments", "events_url": base + "/events",
 		"html_url": s.web(r.Owner, r.Name, kind, fmt.Sprint(is.Number)),
 		"id":       is.ID, "node_id": nodeID("I_", is.ID), "number": is.Number, "title": is.Title,
-		"user": s.login(is.Author), "labels": []any{}, "state": is.State, "locked": false,
+		"user": s.login(is.Author), "labels": s.labelsJSON(r, is.Labels), "state": is.State, "locked": false,
 		"assignee": nil, "assignees": []any{}, "milestone": nil, "comments": comments,
 		"created_at": ts(is.CreatedAt), "updated_at": ts(is.CreatedAt), "closed_at": nil,
 		"author_association": s.association(r, is.Author), "active_lock_reason": nil,
