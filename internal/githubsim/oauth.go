@@ -178,6 +178,7 @@ func (s *Sim) accessToken(w http.ResponseWriter, r *http.Request) {
 // all) rather than as the app or an installation.
 var userAuthOps = map[string]string{
 	"apps/create-from-manifest":                           "none",
+	"users/get-authenticated":                             "user",
 	"apps/list-installations-for-authenticated-user":      "user",
 	"apps/list-installation-repos-for-authenticated-user": "user",
 }
@@ -277,4 +278,17 @@ func handleUserInstallationRepos(c *call) (int, any) {
 		list = append(list, j)
 	}
 	return http.StatusOK, map[string]any{"total_count": len(repos), "repository_selection": "all", "repositories": list}
+}
+
+// handleGetAuthenticatedUser implements GET /user (the public profile).
+func handleGetAuthenticatedUser(c *call) (int, any) {
+	u := c.s.userLocked(c.user)
+	j := c.s.userJSON(u)
+	created := ts(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
+	for k, v := range map[string]any{"name": nil, "company": nil, "blog": "", "location": nil, "email": nil,
+		"hireable": nil, "bio": nil, "public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,
+		"created_at": created, "updated_at": created} {
+		j[k] = v
+	}
+	return http.StatusOK, j
 }

@@ -90,6 +90,12 @@ func TestOAuthWebFlowListsOnlyReadableRepositories(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(v)
 		return resp.StatusCode
 	}
+	var me struct {
+		Login string `json:"login"`
+	}
+	if st := get("user", &me); st != 200 || me.Login != "alice" {
+		t.Fatalf("GET /user: %d %+v", st, me)
+	}
 	var insts struct {
 		TotalCount    int `json:"total_count"`
 		Installations []struct {

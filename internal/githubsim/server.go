@@ -156,6 +156,7 @@ func init() {
 		"repos/list-pull-requests-associated-with-commit": handleCommitPulls,
 
 		"apps/create-from-manifest":                           handleManifestConversion,
+		"users/get-authenticated":                             handleGetAuthenticatedUser,
 		"apps/list-installations-for-authenticated-user":      handleUserInstallations,
 		"apps/list-installation-repos-for-authenticated-user": handleUserInstallationRepos,
 	}

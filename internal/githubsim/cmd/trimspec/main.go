@@ -77,6 +77,7 @@ var operations = []string{
 	"GET /repos/{owner}/{repo}/actions/runs/{run_id}",
 	"POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule",
 	"POST /app-manifests/{code}/conversions",
+	"GET /user",
 	"GET /user/installations",
 	"GET /user/installations/{installation_id}/repositories",
 }
