@@ -132,7 +132,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func isOwnRoute(p string) bool {
-	return strings.HasPrefix(p, "/auth/") || strings.HasPrefix(p, "/static/")
+	switch p {
+	case "/auth/login", "/auth/callback", "/auth/logout":
+		return true
+	}
+	return strings.HasPrefix(p, "/static/") && !strings.Contains(p[len("/static/"):], "/")
 }
 
 func cacheable(h http.Handler) http.Handler {
