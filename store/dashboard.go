@@ -18,9 +18,15 @@ import (
 type EnvStatus struct {
 	Repo, Environment string
 	Live              *Deployment   // the latest successful deployment
-	InFlight          []*Deployment // not ended, oldest first
+	InFlight          []InFlight    // not ended, oldest first
 	LastFailure       *Deployment   // the latest failed deployment
 	Lock              *ManualLock   // a /lock in force
+}
+
+// InFlight is a deployment that has not ended and the step it is at.
+type InFlight struct {
+	*Deployment
+	StepName string // "" while queued or before its first step
 }
 
 // inList returns "$n, $n+1, …" for vals and the args it binds.
@@ -79,9 +85,13 @@ func (s *Store) Dashboard(ctx context.Context, repos []string, now time.Time) ([
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
+	names, err := s.currentSteps(ctx, flying)
+	if err != nil {
+		return nil, err
+	}
 	for _, d := range flying {
 		c := cell(d.Repo, d.Environment)
-		c.InFlight = append(c.InFlight, d)
+		c.InFlight = append(c.InFlight, InFlight{Deployment: d, StepName: names[d.ID]})
 	}
 	rs, err := s.view().query(ctx, `SELECT `+manualLockColumns+` FROM manual_locks WHERE repo IN (`+in+`) AND `+activeLock(n),
 		append(append([]any{}, args...), millis(now))...)
@@ -110,6 +120,37 @@ func (s *Store) Dashboard(ctx context.Context, repos []string, now time.Time) ([
 		return out[i].Environment < out[j].Environment
 	})
 	return out, nil
+}
+
+// currentSteps maps each deployment to the name of the step it is at.
+func (s *Store) currentSteps(ctx context.Context, ds []*Deployment) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ds) == 0 {
+		return out, nil
+	}
+	var b strings.Builder
+	args := make([]any, 0, 2*len(ds))
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		fmt.Fprintf(&b, "(deployment_id = $%d AND idx = $%d)", 2*i+1, 2*i+2)
+		args = append(args, d.ID, d.Step)
+	}
+	rs, err := s.view().query(ctx, `SELECT deployment_id, name FROM steps WHERE `+b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard steps: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id int64
+		var name string
+		if err := rs.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("dashboard steps: %w", err)
+		}
+		out[id] = name
+	}
+	return out, rs.Err()
 }
 
 // HistoryFilter selects a page of a repository's deployments.

@@ -24,7 +24,7 @@ func TestDashboardAndHistory(t *testing.T) {
 		dep("acme/shop", "staging", store.StateQueued, "erin"),   // queued behind it
 		dep("acme/shop", "production", store.StateError, "frank"),
 		dep("acme/other", "staging", store.StateSuccess, "gina"), // not asked for
-	})
+	}, store.Step{Name: "gates"}, store.Step{Name: "deploy"})
 	if _, err := st.LockManually(ctx, store.ManualLock{Repo: "acme/shop", Environment: "production", Owner: "alice", Reason: "freeze"}, now); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestDashboardAndHistory(t *testing.T) {
 		if staging.LastFailure == nil || staging.LastFailure.RequestedBy != "bob" {
 			t.Errorf("last failure %+v", staging.LastFailure)
 		}
-		if len(staging.InFlight) != 2 || staging.InFlight[0].RequestedBy != "dave" {
+		if len(staging.InFlight) != 2 || staging.InFlight[0].RequestedBy != "dave" || staging.InFlight[0].StepName != "gates" {
 			t.Errorf("in flight %+v", staging.InFlight)
 		}
 	})
