@@ -79,6 +79,7 @@ func (s *Sim) webMux() http.Handler {
 	mux.HandleFunc("GET /login/oauth/authorize", s.authorize)
 	mux.HandleFunc("POST /login/oauth/access_token", s.accessToken)
 	mux.HandleFunc("POST /session", s.signInForm)
+	mux.HandleFunc("GET /favicon.ico", http.NotFound) // browsers ask for it; the emulator has none
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.violateLocked(r.Method, r.URL.Path, "", "no such page on the emulated GitHub web host")
