@@ -17,10 +17,10 @@ import (
 // EnvStatus is one environment of one repository on the dashboard.
 type EnvStatus struct {
 	Repo, Environment string
-	Live              *Deployment   // the latest successful deployment
-	InFlight          []InFlight    // not ended, oldest first
-	LastFailure       *Deployment   // the latest failed deployment
-	Lock              *ManualLock   // a /lock in force
+	Live              *Deployment // the latest successful deployment
+	InFlight          []InFlight  // not ended, oldest first
+	LastFailure       *Deployment // the latest failed deployment
+	Lock              *ManualLock // a /lock in force
 }
 
 // InFlight is a deployment that has not ended and the step it is at.
