@@ -175,3 +175,58 @@ func TestSignInFlowAndLoginCSRF(t *testing.T) {
 		}
 	})
 }
+
+// Bob locks staging with a comment; the dashboard shows the lock with an
+// Unlock button, which does exactly what `/unlock staging` would: Alice
+// may not lift Bob's lock, Bob may, and only with the page's CSRF token.
+func TestUnlockButtonIsTheUnlockCommand(t *testing.T) {
+	s := newStory(t, "")
+	s.Repo.SetPermission("alice", "write")
+	s.Repo.SetPermission("bob", "maintain")
+	pr, _ := s.openPR("feature", "alice")
+	s.comment(pr, "bob", "/lock staging code freeze")
+	s.settle()
+	locked := func() bool {
+		l, err := s.App.Store.ManualLock(s.ctx, SandboxRepoFull, "staging", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l != nil
+	}
+	if !locked() {
+		t.Fatalf("/lock did not lock staging: %v", s.deploybotComments(pr))
+	}
+	unlock := "/acme/shop/environments/staging/unlock"
+
+	alice := s.signIn("alice")
+	page := alice.sees("/")
+	contains(t, "dashboard", page, "🔒 bob: code freeze")
+	contains(t, "dashboard", page, `action="`+unlock+`"`)
+	t.Run("alice may not lift bob's lock", func(t *testing.T) {
+		status, body := alice.post(unlock, url.Values{"csrf": {csrf(t, page)}})
+		if status != http.StatusOK || !strings.Contains(body, "Only @bob or a repository admin can unlock it") || !locked() {
+			t.Fatalf("%d, locked %v:\n%s", status, locked(), body)
+		}
+	})
+	bob := s.signIn("bob")
+	t.Run("without the page's CSRF token nothing happens", func(t *testing.T) {
+		if status, _ := bob.post(unlock, url.Values{}); status != http.StatusForbidden || !locked() {
+			t.Fatalf("%d, locked %v", status, locked())
+		}
+		if status, _ := bob.post(unlock, url.Values{"csrf": {csrf(t, page)}}); status != http.StatusForbidden || !locked() {
+			t.Fatalf("with alice's token: %d, locked %v", status, locked())
+		}
+	})
+	t.Run("a user who cannot read the repository gets 404", func(t *testing.T) {
+		mallory := s.signIn("mallory")
+		if status, _ := mallory.post(unlock, url.Values{"csrf": {csrf(t, mallory.sees("/"))}}); status != http.StatusNotFound || !locked() {
+			t.Fatalf("%d, locked %v", status, locked())
+		}
+	})
+	t.Run("bob lifts his lock", func(t *testing.T) {
+		status, body := bob.post(unlock, url.Values{"csrf": {csrf(t, bob.sees("/"))}})
+		if status != http.StatusOK || !strings.Contains(body, "unlocked") || locked() {
+			t.Fatalf("%d, locked %v:\n%s", status, locked(), body)
+		}
+	})
+}

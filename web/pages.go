@@ -174,3 +174,27 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, v *viewer) {
 	s.render(w, "record", page{Viewer: v, Title: fmt.Sprintf("Deployment %d", d.ID), Data: map[string]any{
 		"D": d, "Steps": steps, "Gates": gates}})
 }
+
+// unlock is an environment's Unlock button: `/unlock <env>` by the viewer,
+// with the same checks. It needs the page's CSRF token.
+func (s *Server) unlock(w http.ResponseWriter, r *http.Request, v *viewer) {
+	repo, ok := v.canRead(r.PathValue("owner") + "/" + r.PathValue("repo"))
+	if !ok || s.c.Deploy == nil {
+		s.notFound(w, r, v)
+		return
+	}
+	if !s.seal.checkCSRF(r, v.session, s.origin) {
+		http.Error(w, "missing or wrong CSRF token: reload the page and try again", http.StatusForbidden)
+		return
+	}
+	env := r.PathValue("env")
+	ctx, cancel := withTimeout(r.Context())
+	defer cancel()
+	msg, err := s.c.Deploy.Unlock(ctx, repo, env, v.Login)
+	if err != nil {
+		s.c.Logger.Warn().Err(err).Str("repo", repo).Msg("unlock from the web")
+		http.Error(w, "could not unlock; try again", http.StatusBadGateway)
+		return
+	}
+	s.render(w, "message", page{Viewer: v, Title: "Unlock " + env, Message: msg})
+}
