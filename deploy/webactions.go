@@ -35,3 +35,8 @@ func (s *Service) Unlock(ctx context.Context, repo, env, user string) (string, e
 	c := Comment{Owner: owner, Repo: name, DefaultBranch: r.GetDefaultBranch(), InstallationID: inst.GetID(), Author: user}
 	return s.unlockCommand(ctx, gh, c, Command{Name: CmdUnlock, Env: env})
 }
+
+// ExecutorOutputs is what a record's command steps printed (the end,
+// secrets masked), for the record page of a user who can read the
+// repository.
+func ExecutorOutputs(rec *Record) []StepOutput { return commandOutputs(rec) }

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -96,7 +96,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.fail(w, err)
 		return
 	}
-	s.render(w, "dashboard", page{Viewer: v, Title: "Environments", Data: map[string]any{"Cells": cells, "Repos": len(repos)}})
+	s.render(w, "dashboard", page{Viewer: v, Title: "Environments", Data: map[string]any{"Cells": cells, "Repos": len(repos), "CSRF": v.CSRF}})
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
@@ -129,6 +129,11 @@ func (s *Server) repository(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.fail(w, err)
 		return
 	}
+	cells, err := s.c.Store.Dashboard(r.Context(), []string{repo}, s.c.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	next := ""
 	if len(rows) > historyPage {
 		rows = rows[:historyPage]
@@ -142,8 +147,8 @@ func (s *Server) repository(w http.ResponseWriter, r *http.Request, v *viewer) {
 		next = "/" + repo + "?" + nq.Encode()
 	}
 	s.render(w, "repository", page{Viewer: v, Title: repo, Data: map[string]any{
-		"Repo": repo, "Rows": rows, "Environments": envs, "States": states, "Filter": f, "Next": next,
-		"Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
+		"Repo": repo, "Rows": rows, "Environments": envs, "Cells": cells, "States": states, "Filter": f, "Next": next,
+		"CSRF": v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
 	}})
 }
 
@@ -155,8 +160,12 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.notFound(w, r, v)
 		return
 	}
-	d, err := s.c.Store.Deployment(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (d.Repo != repo || d.Task == "dry-run")) {
+	if s.c.Deploy == nil {
+		s.notFound(w, r, v)
+		return
+	}
+	rec, err := s.c.Deploy.Record(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.Deployment.Repo != repo || rec.Deployment.Task == "dry-run")) {
 		s.notFound(w, r, v)
 		return
 	}
@@ -164,15 +173,9 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.fail(w, err)
 		return
 	}
-	steps, err := s.c.Store.Steps(r.Context(), id)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	var gates []checks.Result
-	_ = jsonUnmarshal(d.Gates, &gates)
+	d := rec.Deployment
 	s.render(w, "record", page{Viewer: v, Title: fmt.Sprintf("Deployment %d", d.ID), Data: map[string]any{
-		"D": d, "Steps": steps, "Gates": gates}})
+		"D": d, "Steps": rec.Steps, "Gates": rec.Gates, "Output": deploy.ExecutorOutputs(rec)}})
 }
 
 // unlock is an environment's Unlock button: `/unlock <env>` by the viewer,
