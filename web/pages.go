@@ -195,7 +195,8 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request, v *viewer) {
 	defer cancel()
 	msg, err := s.c.Deploy.Unlock(ctx, repo, env, v.Login)
 	if err != nil {
-		s.c.Logger.Warn().Err(err).Str("repo", repo).Msg("unlock from the web")
+		// GitHub's answers are not echoed into logs: its status only.
+		s.c.Logger.Warn().Int("github_status", statusOf(err)).Str("repo", repo).Msg("unlock from the web failed")
 		http.Error(w, "could not unlock; try again", http.StatusBadGateway)
 		return
 	}
