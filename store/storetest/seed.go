@@ -3,10 +3,13 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/deploybot/deploybot/store"
 )
+
+var seeded atomic.Int64 // numbers the seeded deployments' request keys
 
 // AddDeployments records deployments as the pipeline would have left them,
 // in one transaction: each with steps (when given), and the end recorded
@@ -19,7 +22,7 @@ func AddDeployments(tb testing.TB, st *store.Store, ds []store.Deployment, steps
 		for i := range ds {
 			d := ds[i]
 			if d.RequestKey == "" {
-				d.RequestKey = fmt.Sprintf("seed-%s-%s-%d-%p", d.Repo, d.Environment, i, &ds[i])
+				d.RequestKey = fmt.Sprintf("seed-%d", seeded.Add(1))
 			}
 			for _, f := range []*string{&d.Ref, &d.Task, &d.Trigger, &d.Strategy, &d.EnvConfig} {
 				if *f == "" {
