@@ -24,9 +24,9 @@ func AddDeployments(tb testing.TB, st *store.Store, ds []store.Deployment, steps
 			if d.RequestKey == "" {
 				d.RequestKey = fmt.Sprintf("seed-%d", seeded.Add(1))
 			}
-			for _, f := range []*string{&d.Ref, &d.Task, &d.Trigger, &d.Strategy, &d.EnvConfig} {
+			for f, def := range map[*string]string{&d.Ref: "main", &d.Task: "deploy", &d.Trigger: "comment", &d.Strategy: "direct", &d.EnvConfig: "{}"} {
 				if *f == "" {
-					*f = map[*string]string{&d.Ref: "main", &d.Task: "deploy", &d.Trigger: "comment", &d.Strategy: "direct", &d.EnvConfig: "{}"}[f]
+					*f = def
 				}
 			}
 			final := d.FinishedAt
