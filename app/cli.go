@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/deploybot/deploybot/config"
 	"github.com/deploybot/deploybot/store"
@@ -13,7 +14,8 @@ import (
 
 const usage = `usage: deploybot [command]
 
-  serve              run the server (default); settings come from the environment
+  serve              run the server (default); settings come from the environment and ./.env
+  setup [--org ORG]  create deploybot's GitHub App from app.yml in a browser and write ./.env
   demo               show /deploy → success, → failure → Rollback against the built-in GitHub emulator
   validate [FILE]    check a .github/deploy.yml (default: ./.github/deploy.yml) and print its problems with line and column
   migrate            create or upgrade the database schema (serve does this too)
@@ -33,11 +35,27 @@ func Main(ctx context.Context, args []string, lookup func(string) (string, bool)
 			fmt.Fprint(stdout, usage+SettingsHelp)
 			return nil
 		}
-		s, err := SettingsFromEnv(lookup)
+		env, err := LoadDotenv(".", lookup)
+		if err != nil {
+			return err
+		}
+		s, err := SettingsFromEnv(env)
 		if err != nil {
 			return err
 		}
 		return Serve(ctx, s)
+	case "setup":
+		o := SetupOptions{Dir: ".", Lookup: lookup, Stdout: stdout}
+		switch {
+		case len(args) == 0:
+		case len(args) == 2 && args[0] == "--org" && args[1] != "":
+			o.Org = args[1]
+		case len(args) == 1 && strings.HasPrefix(args[0], "--org=") && len(args[0]) > len("--org="):
+			o.Org = strings.TrimPrefix(args[0], "--org=")
+		default:
+			return errors.New("usage: deploybot setup [--org <organization>]")
+		}
+		return Setup(ctx, o)
 	case "demo":
 		return Demo(ctx, stdout)
 	case "validate":

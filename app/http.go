@@ -37,6 +37,7 @@ func (a *App) routes(hookSlots int) http.Handler {
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /deployments/{id}", a.deployment)
+	mux.Handle("/", a.webHandler()) // the pages (web.go); the routes above win
 	return mux
 }
 

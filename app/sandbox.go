@@ -57,6 +57,7 @@ const (
 	SandboxInstallationID = 4242
 	sandboxWebhookSecret  = "sandbox-webhook-secret"
 	sandboxExecutorSecret = "sandbox-executor-secret"
+	sandboxSessionKey     = "sandbox-session-key-of-32-bytes!"
 )
 
 // SandboxConfig is the demo repository's .github/deploy.yml.
@@ -118,9 +119,13 @@ func (s *Sandbox) startDeploybot(ctx context.Context) error {
 	if s.opts.Logger != nil {
 		logger = *s.opts.Logger
 	}
+	// Sign-in with GitHub through the emulator's OAuth pages.
+	clientID, clientSecret := s.Sim.OAuthClient()
+	s.Sim.SetOAuthCallbacks(s.Server.URL + "/auth/callback")
 	a, err := New(ctx, Settings{
 		AppID: s.Sim.AppID(), PrivateKey: s.Sim.PrivateKeyPEM(), WebhookSecret: sandboxWebhookSecret,
-		APIURL: s.Sim.URL, WebURL: "https://github.com/", DatabaseURL: s.opts.DatabaseURL,
+		APIURL: s.Sim.URL, WebURL: s.Sim.WebHostURL(), DatabaseURL: s.opts.DatabaseURL,
+		ClientID: clientID, ClientSecret: clientSecret, SessionKey: []byte(sandboxSessionKey),
 		ExecutorSecret: sandboxExecutorSecret, PublicURL: s.Server.URL,
 		LogFormat: "json", AllowCommands: s.opts.AllowCommands,
 		// The deploy target listens on loopback: opted in here, as an

@@ -3,8 +3,11 @@
 package app
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +44,10 @@ type Settings struct {
 	// StepLease is how long a replica may go silent before another resumes
 	// its running step (DEPLOYBOT_STEP_LEASE; default 15s).
 	StepLease time.Duration
+	// Sign-in with GitHub for the web pages (GITHUB_CLIENT_ID,
+	// GITHUB_CLIENT_SECRET, DEPLOYBOT_SESSION_KEY): all three or none.
+	ClientID, ClientSecret string
+	SessionKey             []byte
 }
 
 // DefaultRetention is DEPLOYBOT_RETENTION's default. GitHub lets anyone
@@ -76,6 +83,15 @@ const SettingsHelp = `Settings (environment variables):
   DEPLOYBOT_RECORD_RETENTION    how long record links work, default 90d
   DEPLOYBOT_STEP_LEASE          how long a replica may go silent before another replica resumes the step it
                                 was running (it renews every third of this), default 15s, 3s to 10m
+  GITHUB_CLIENT_ID              the App's OAuth client id: with the next two, enables the web pages
+                                (sign-in with GitHub); deploybot setup writes all three
+  GITHUB_CLIENT_SECRET          the App's OAuth client secret
+  DEPLOYBOT_SESSION_KEY         at least 32 random bytes, hex or base64 (openssl rand -hex 32), that sign
+                                and encrypt session cookies; needs DEPLOYBOT_PUBLIC_URL (sign-in returns
+                                to DEPLOYBOT_PUBLIC_URL/auth/callback)
+
+A .env file in the working directory (KEY=value lines, as deploybot setup writes) is read when present;
+environment variables win over it.
 `
 
 // SettingsFromEnv reads settings through lookup (os.LookupEnv in main) and
@@ -154,10 +170,56 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		}
 		s.StepLease = d.Duration
 	}
+	if err := s.readSignIn(get); err != nil {
+		return s, err
+	}
 	if s.LogFormat != "json" && s.LogFormat != "console" {
 		return s, fmt.Errorf("DEPLOYBOT_LOG_FORMAT must be json or console, got %q", s.LogFormat)
 	}
 	return s, nil
+}
+
+// readSignIn reads the three settings of sign-in with GitHub.
+func (s *Settings) readSignIn(get func(k, def string) string) error {
+	s.ClientID, s.ClientSecret = get("GITHUB_CLIENT_ID", ""), get("GITHUB_CLIENT_SECRET", "")
+	key := get("DEPLOYBOT_SESSION_KEY", "")
+	if s.ClientID == "" && s.ClientSecret == "" && key == "" {
+		return nil // the web pages say how to enable them
+	}
+	var missing []string
+	for name, v := range map[string]string{"GITHUB_CLIENT_ID": s.ClientID, "GITHUB_CLIENT_SECRET": s.ClientSecret, "DEPLOYBOT_SESSION_KEY": key} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and DEPLOYBOT_SESSION_KEY enable sign-in together; %s not set", strings.Join(missing, " and "))
+	}
+	var err error
+	if s.SessionKey, err = ParseSessionKey(key); err != nil {
+		return err
+	}
+	if s.PublicURL == "" {
+		return fmt.Errorf("sign-in with GitHub needs DEPLOYBOT_PUBLIC_URL: GitHub returns to DEPLOYBOT_PUBLIC_URL/auth/callback")
+	}
+	return nil
+}
+
+// ParseSessionKey decodes DEPLOYBOT_SESSION_KEY: at least 32 bytes, hex or
+// base64 (standard or URL alphabet, padded or not).
+func ParseSessionKey(v string) ([]byte, error) {
+	decoders := []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString,
+		base64.RawStdEncoding.DecodeString, base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString}
+	for _, dec := range decoders {
+		if b, err := dec(v); err == nil {
+			if len(b) < 32 {
+				break
+			}
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("DEPLOYBOT_SESSION_KEY must be at least 32 random bytes, hex or base64 (e.g. openssl rand -hex 32)")
 }
 
 func parseRetention(v string) (time.Duration, error) {

@@ -47,6 +47,23 @@
 // report that leaves the request pending; once none is pending the run is
 // in_progress again.
 //
+// The web host (webhost.go, WebHostURL): GitHub's pages on a host of
+// their own, as github.com is apart from api.github.com. Registering an app
+// from a manifest (manifest.go): the form's manifest JSON is checked (known
+// parameters and types, url, hook_attributes.url, redirect_url, at most 10
+// callback_urls, known permissions and levels, each default event's
+// permission) and refused with a 422 page and a violation; the one-time
+// code (an hour) converts once, unauthenticated, into the app's id, key,
+// webhook secret and OAuth client, and points webhooks and OAuth callbacks
+// at the manifest's URLs. The OAuth web flow (oauth.go): authorize shows a
+// sign-in form to a browser not signed in (SignInWeb signs one user in
+// everywhere), checks client_id and that redirect_uri is a callback URL or
+// below one, and redirects with a ten-minute one-use code and the state;
+// access_token checks the client secret and code and answers like GitHub
+// (200 with "error" when refused). The user-to-server token (ghu_) reads
+// GET /user, GET /user/installations and an installation's repositories:
+// those the user owns or has an explicit role on.
+//
 // Round trips (rounds.go): every request in the log carries its round, a
 // maximal period during which at least one request was in flight, so
 // concurrent requests count once; Rounds() counts them and SetLatency adds

@@ -92,6 +92,7 @@ type call struct {
 	raw    any
 	tok    *token
 	repo   *Repo
+	user   string      // the user of a user-to-server token (oauth.go)
 	extra  http.Header // extra response headers set by handlers
 }
 
@@ -153,6 +154,11 @@ func init() {
 		"actions/review-custom-gates-for-run":     handleReviewGates,
 
 		"repos/list-pull-requests-associated-with-commit": handleCommitPulls,
+
+		"apps/create-from-manifest":                           handleManifestConversion,
+		"users/get-authenticated":                             handleGetAuthenticatedUser,
+		"apps/list-installations-for-authenticated-user":      handleUserInstallations,
+		"apps/list-installation-repos-for-authenticated-user": handleUserInstallationRepos,
 	}
 }
 
@@ -257,7 +263,13 @@ func (s *Sim) handleLocked(r *http.Request, raw []byte, rec *Request) (int, http
 	scheme, cred := bearer(r)
 	rateKey := ""
 	appAuth := op.ID == "apps/create-installation-access-token" || op.ID == "apps/get-authenticated" || op.ID == "apps/get-repo-installation"
-	if appAuth {
+	if kind := userAuthOps[op.ID]; kind != "" { // oauth.go
+		key, status, msg := s.authUserLocked(c, kind, scheme, cred)
+		if status != 0 {
+			return reply(apiError(status, msg))
+		}
+		rateKey = key
+	} else if appAuth {
 		if scheme != "bearer" {
 			return reply(apiError(http.StatusUnauthorized, "A JSON web token could not be decoded"))
 		}

@@ -86,6 +86,8 @@ type Sim struct {
 	gates         []*protectionGate   // custom deployment protection rule requests
 	answers       []*ProtectionAnswer // answers to gates, oldest first
 
+	webHost *webState // GitHub's web pages (webhost.go)
+
 	hookURL    string
 	hookSecret string
 	queue      []*Delivery
@@ -194,6 +196,7 @@ func (s *Sim) Close() {
 		s.wg.Wait()
 		s.hookClient.CloseIdleConnections()
 		s.srv.Close()
+		s.closeWeb()
 	})
 }
 

@@ -76,6 +76,10 @@ var operations = []string{
 	"GET /repos/{owner}/{repo}/actions/runs",
 	"GET /repos/{owner}/{repo}/actions/runs/{run_id}",
 	"POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule",
+	"POST /app-manifests/{code}/conversions",
+	"GET /user",
+	"GET /user/installations",
+	"GET /user/installations/{installation_id}/repositories",
 }
 
 // webhookSchemas are component schemas of webhook payloads the emulator

@@ -1,0 +1,204 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/deploybot/deploybot/deploy"
+	"github.com/deploybot/deploybot/store"
+)
+
+// page is what every template gets.
+type page struct {
+	Viewer  *viewer
+	Title   string
+	Message string
+	Data    any
+}
+
+// historyPage is how many deployments a page of history shows.
+const historyPage = 50
+
+var pageNames = []string{"dashboard", "repository", "record", "message", "notfound", "disabled"}
+
+func (s *Server) parseTemplates() error {
+	now := s.c.Now
+	funcs := template.FuncMap{
+		"short": func(sha string) string { return sha[:min(len(sha), 7)] },
+		"ago":   func(t time.Time) string { return ago(now().Sub(t)) },
+		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"took":  func(a, b time.Time) string { return took(b.Sub(a)) },
+	}
+	s.pages = map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("web templates: %w", err)
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+// render writes a page; it is rendered to memory first, so a template
+// error never leaves half a page.
+func (s *Server) render(w http.ResponseWriter, name string, p any) {
+	var b bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&b, name+".html", p); err != nil {
+		s.c.Logger.Error().Err(err).Str("page", name).Msg("render page")
+		http.Error(w, "cannot show this page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(b.Bytes())
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+func took(d time.Duration) string {
+	switch {
+	case d < 0:
+		return ""
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+// dashboard is /: every environment of every repository the user can read.
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) {
+	repos := make([]string, 0, len(v.repos))
+	for _, name := range v.repos {
+		repos = append(repos, name)
+	}
+	slices.Sort(repos)
+	cells, err := s.c.Store.Dashboard(r.Context(), repos, s.c.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.render(w, "dashboard", page{Viewer: v, Title: "Environments", Data: map[string]any{"Cells": cells, "Repos": len(repos), "CSRF": v.CSRF}})
+}
+
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	s.c.Logger.Error().Err(err).Msg("web page")
+	http.Error(w, "cannot read deploybot's database; try again", http.StatusInternalServerError)
+}
+
+var states = []string{store.StatePending, store.StateQueued, store.StateWaiting, store.StateRunning,
+	store.StateSuccess, store.StateFailure, store.StateError}
+
+// repository is /{owner}/{repo}: its history, newest first, filtered.
+func (s *Server) repository(w http.ResponseWriter, r *http.Request, v *viewer) {
+	repo, ok := v.canRead(r.PathValue("owner") + "/" + r.PathValue("repo"))
+	if !ok {
+		s.notFound(w, r, v)
+		return
+	}
+	q := r.URL.Query()
+	f := store.HistoryFilter{Environment: q.Get("environment"), State: q.Get("state"), Trigger: q.Get("trigger"), Limit: historyPage + 1}
+	if b, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil && b > 0 {
+		f.Before = b
+	}
+	rows, err := s.c.Store.History(r.Context(), repo, f)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	envs, err := s.c.Store.Environments(r.Context(), repo)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	cells, err := s.c.Store.Dashboard(r.Context(), []string{repo}, s.c.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	next := ""
+	if len(rows) > historyPage {
+		rows = rows[:historyPage]
+		nq := url.Values{}
+		for k, v := range map[string]string{"environment": f.Environment, "state": f.State, "trigger": f.Trigger} {
+			if v != "" {
+				nq.Set(k, v)
+			}
+		}
+		nq.Set("before", strconv.FormatInt(rows[len(rows)-1].ID, 10))
+		next = "/" + repo + "?" + nq.Encode()
+	}
+	s.render(w, "repository", page{Viewer: v, Title: repo, Data: map[string]any{
+		"Repo": repo, "Rows": rows, "Environments": envs, "Cells": cells, "States": states, "Filter": f, "Next": next,
+		"CSRF": v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
+	}})
+}
+
+// record is /{owner}/{repo}/deployments/{id}: one deployment's record.
+func (s *Server) record(w http.ResponseWriter, r *http.Request, v *viewer) {
+	repo, ok := v.canRead(r.PathValue("owner") + "/" + r.PathValue("repo"))
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if !ok || err != nil {
+		s.notFound(w, r, v)
+		return
+	}
+	if s.c.Deploy == nil {
+		s.notFound(w, r, v)
+		return
+	}
+	rec, err := s.c.Deploy.Record(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.Deployment.Repo != repo || rec.Deployment.Task == "dry-run")) {
+		s.notFound(w, r, v)
+		return
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	d := rec.Deployment
+	s.render(w, "record", page{Viewer: v, Title: fmt.Sprintf("Deployment %d", d.ID), Data: map[string]any{
+		"D": d, "Steps": rec.Steps, "Gates": rec.Gates, "Output": deploy.ExecutorOutputs(rec)}})
+}
+
+// unlock is an environment's Unlock button: `/unlock <env>` by the viewer,
+// with the same checks. It needs the page's CSRF token.
+func (s *Server) unlock(w http.ResponseWriter, r *http.Request, v *viewer) {
+	repo, ok := v.canRead(r.PathValue("owner") + "/" + r.PathValue("repo"))
+	if !ok || s.c.Deploy == nil {
+		s.notFound(w, r, v)
+		return
+	}
+	if !s.seal.checkCSRF(r, v.session, s.origin) {
+		http.Error(w, "missing or wrong CSRF token: reload the page and try again", http.StatusForbidden)
+		return
+	}
+	env := r.PathValue("env")
+	ctx, cancel := withTimeout(r.Context())
+	defer cancel()
+	msg, err := s.c.Deploy.Unlock(ctx, repo, env, v.Login)
+	if err != nil {
+		// GitHub's answers are not echoed into logs: its status only.
+		s.c.Logger.Warn().Int("github_status", statusOf(err)).Str("repo", repo).Msg("unlock from the web failed")
+		http.Error(w, "could not unlock; try again", http.StatusBadGateway)
+		return
+	}
+	s.render(w, "message", page{Viewer: v, Title: "Unlock " + env, Message: msg})
+}
