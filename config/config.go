@@ -52,6 +52,8 @@ type Config struct {
 	AllowForks bool
 	// Environments by canonical name.
 	Environments map[string]*Environment
+	// Notify is the default notification target of every environment.
+	Notify *Notify
 }
 
 // Environment looks an environment up by name or alias, case-insensitively.
@@ -126,7 +128,10 @@ type Environment struct {
 	Gates        Gates
 	Verify       Verify
 	Monitor      Monitor
-	Rollback     Rollback
+	// Notify sends deployment events to a chat webhook (the top-level
+	// notify when the environment sets none).
+	Notify   *Notify
+	Rollback Rollback
 }
 
 // Matches reports whether s names this environment (name or alias, case-insensitive).

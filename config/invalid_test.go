@@ -26,7 +26,7 @@ func TestInvalid(t *testing.T) {
 		{"no environments key", "allow_forks: true\n", 1, "no environments defined"},
 		{"empty environments", "environments: {}\n", 1, "no environments defined"},
 		{"syntax error", "environments:\n  a: [\n", 2, "invalid YAML"},
-		{"top-level unknown key", "enviroments: {}\n", 1, `unknown top-level key "enviroments" (known: default_environment, allow_forks, environments)`},
+		{"top-level unknown key", "enviroments: {}\n", 1, `unknown top-level key "enviroments" (known: default_environment, allow_forks, environments, notify)`},
 		{"unknown key in verify", env(hook + "    verify:\n      helth: []\n"), 5, `unknown key "helth" in environments.staging.verify (known: timeout, health, smoke, metrics)`},
 		{"unknown key in environment", env(hook + "    urls: x\n"), 4, `unknown key "urls" in environments.staging`},
 		{"duplicate key", env(hook + "    url: https://a.example.com\n    url: https://b.example.com\n"), 5, `duplicate key "url"`},

@@ -15,8 +15,9 @@ import (
 // schema.json ("root" is the top level). Every mapping the parser reads
 // goes through decoder.object with one of these names.
 var shapes = map[string][]string{
-	"root":            {"default_environment", "allow_forks", "environments"},
-	"environment":     {"url", "aliases", "production", "permission", "on_release", "on_prerelease", "requires", "executor", "strategy", "gates", "verify", "monitor", "rollback"},
+	"root":            {"default_environment", "allow_forks", "environments", "notify"},
+	"notify":          {"webhook", "events"},
+	"environment":     {"url", "aliases", "production", "permission", "on_release", "on_prerelease", "requires", "executor", "strategy", "gates", "verify", "monitor", "rollback", "notify"},
 	"executor":        {"webhook", "actions", "command", "external"},
 	"webhook":         {"url", "timeout"},
 	"actions":         {"workflow", "ref", "inputs", "timeout"},

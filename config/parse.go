@@ -100,6 +100,7 @@ func (d *decoder) parseDocument(ctx context.Context, data []byte) *Config {
 	cfg := &Config{
 		AllowForks:   d.boolean(top, "allow_forks"),
 		Environments: map[string]*Environment{},
+		Notify:       d.parseNotify(top.get("notify"), "notify"),
 	}
 	refs := map[string]*envRefs{}
 	envs, ok := d.entries(top.get("environments"), "environments")
@@ -126,6 +127,11 @@ func (d *decoder) parseDocument(ctx context.Context, data []byte) *Config {
 		if env != nil {
 			cfg.Environments[e.name] = env
 			refs[e.name] = r
+		}
+	}
+	for _, env := range cfg.Environments {
+		if env.Notify == nil {
+			env.Notify = cfg.Notify
 		}
 	}
 	d.validate(cfg, top, refs)
@@ -192,6 +198,7 @@ func (d *decoder) parseEnvironment(name string, n *yaml.Node, path string, r *en
 	env.Gates = d.parseGates(o.get("gates"), o.sub("gates"))
 	env.Verify = d.parseVerify(o.get("verify"), o.sub("verify"))
 	env.Monitor = d.parseMonitor(o.get("monitor"), o.sub("monitor"))
+	env.Notify = d.parseNotify(o.get("notify"), o.sub("notify"))
 	return env
 }
 

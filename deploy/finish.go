@@ -78,6 +78,7 @@ func (r *run) finish(ctx context.Context) (outcome, error) {
 	} else if err := r.tolerate("complete the check run", r.completeCheckRun(ctx, success)); err != nil {
 		return outcome{}, err
 	}
+	r.notifyEnd()
 	// After a failure that changed the environment, its automatic rollback
 	// (started with this deployment's end; the record says so).
 	if err := r.autoRollback(ctx); err != nil {

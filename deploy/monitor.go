@@ -234,6 +234,11 @@ func (s *Service) reportMonitorEnd(ctx context.Context, id int64) error {
 		if err := r.ensureStatus(ctx, "failure", "Monitor breach: "+m.Reason); err != nil {
 			return err
 		}
+		if err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+			return notify(ctx, tx, d, r.env, config.NotifyBreach, m.Reason)
+		}); err != nil {
+			return err
+		}
 	}
 	opts := github.UpdateCheckRunOptions{Name: checkRunName(d.Environment), Status: github.String("completed"),
 		Conclusion: github.String(conclusion), CompletedAt: &github.Timestamp{Time: s.now()},

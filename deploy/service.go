@@ -81,6 +81,7 @@ func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &wakeWorker{svc: s})
 	river.AddWorker(workers, &monitorTickWorker{svc: s})
 	river.AddWorker(workers, &monitorEndWorker{svc: s})
+	river.AddWorker(workers, &notifyWorker{svc: s})
 }
 
 // StepArgs is the durable job that runs step Step of a deployment.

@@ -25,7 +25,12 @@ func (r *run) backup(ctx context.Context) (outcome, error) {
 	o, err := r.backupLive(ctx)
 	if err == nil {
 		// About to deploy: older deployments' monitoring windows end here.
-		o.inTx = func(ctx context.Context, tx *store.Tx, _ *outcome) error { return r.supersedeMonitors(ctx, tx) }
+		o.inTx = func(ctx context.Context, tx *store.Tx, _ *outcome) error {
+			if err := notify(ctx, tx, r.d, r.env, config.NotifyStarted, ""); err != nil {
+				return err
+			}
+			return r.supersedeMonitors(ctx, tx)
+		}
 	}
 	return o, err
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/store"
 )
 
 // check runs the environment's health checks between the steps of a
@@ -74,6 +75,7 @@ func (r *run) pause(ctx context.Context) (outcome, error) {
 		return outcome{kind: outcomeDone, detail: detail, result: st}, nil
 	}
 	detail := r.pauseDescription(spec, st, now)
+	announce := !st.Announced
 	if !st.Announced {
 		r.st.Detail = detail // the record shows the pause
 		status := func() error { return r.status(ctx, "in_progress", detail) }
@@ -89,6 +91,11 @@ func (r *run) pause(ctx context.Context) (outcome, error) {
 		st.Announced = true
 	}
 	o := outcome{kind: outcomeAwait, detail: detail}
+	if announce && spec.Manual {
+		o.inTx = func(ctx context.Context, tx *store.Tx, _ *outcome) error {
+			return notify(ctx, tx, r.d, r.env, config.NotifyPaused, detail)
+		}
+	}
 	if !spec.Manual && !st.TimerSet {
 		st.TimerSet = true
 		o.after = max(st.Until.Sub(now), 0) + time.Second
