@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/deploybot/deploybot/internal/githubsim"
+	"github.com/deploybot/deploybot/internal/pacer"
 )
 
 // demoConfig is the sandbox's config with a CI gate on staging and a
 // canary for production (10 %, a pause for Promote, 100 %).
 var demoConfig = strings.NewReplacer(
 	"    url: https://staging.shop.example\n", "    url: https://staging.shop.example\n    gates: { checks: { wait: 20m } }\n",
-	"    url: https://shop.example\n", "    url: https://shop.example\n    strategy: { canary: { steps: [{ weight: 10, pause: manual }, { weight: 100 }] } }\n",
+	"    url: https://shop.example\n", "    url: https://shop.example\n    strategy: { canary: { steps: [{ weight: 10, pause: manual }, { weight: 100 }] } }\n"+
+		"    monitor: { duration: 30m, interval: 1m, on_failure: rollback, issues: { labels: [incident] } }\n",
 ).Replace(SandboxConfig)
 
 // Demo runs deploybot against the built-in GitHub emulator with the default
@@ -30,7 +32,13 @@ func Demo(ctx context.Context, out io.Writer) error {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	sb, err := NewSandbox(ctx, SandboxOptions{DatabaseURL: "sqlite:" + filepath.Join(dir, "deploybot.db"), Config: demoConfig})
+	// The story makes about 130 writes within seconds; real installations
+	// get GitHub's 80 a minute. The emulator's installation gets ten times
+	// that, so the demo shows every step rather than the pacer's waits.
+	budget := pacer.DefaultLimits()
+	budget.PerMinute, budget.PerHour = 10*budget.PerMinute, 10*budget.PerHour
+	sb, err := NewSandbox(ctx, SandboxOptions{DatabaseURL: "sqlite:" + filepath.Join(dir, "deploybot.db"), Config: demoConfig,
+		PacerLimits: &budget})
 	if err != nil {
 		return err
 	}
@@ -129,10 +137,35 @@ func Demo(ctx context.Context, out io.Writer) error {
 	}
 	// 5. Another canary, aborted at 10 %: stable takes all traffic back.
 	repo.Commit("feature/checkout", map[string]string{"checkout.go": "package shop // v3\n"}, "Tune checkout")
-	dep5, err := p.canary(ctx, sb, pr1, repo.Head("feature/checkout"), "abort")
+	v3 := repo.Head("feature/checkout")
+	dep5, err := p.canary(ctx, sb, pr1, v3, "abort")
 	if err != nil {
 		return err
 	}
+	// 6. v3 again, promoted; during its monitoring window a user reports
+	// an incident: the breach rolls production back by itself.
+	dep6, err := p.canary(ctx, sb, pr1, v3, "promote")
+	if err != nil {
+		return err
+	}
+	repo.SetPermission("tom", "triage")
+	p.say("production is being monitored for 30m; tom (triage) opens an issue labelled `incident`")
+	repo.ReportIssue("tom", "Checkout times out", "incident")
+	dep7, err := p.waitDeployment(ctx, sim, 7)
+	if err != nil {
+		return err
+	}
+	if err := sb.Settle(ctx); err != nil {
+		return err
+	}
+	for _, d := range sim.Deployments(SandboxRepoFull) {
+		if d.ID == dep6.ID {
+			dep6 = d
+		}
+	}
+	p.deployment(dep6)
+	p.deployment(dep7)
+	p.say("live in production now: %s (the version before v3: %v)", sb.Target.Live("production")[:7], sb.Target.Live("production") == good)
 	writes := 0
 	for _, r := range sim.Requests() {
 		if r.Method != "GET" && r.Operation != "apps/create-installation-access-token" {
@@ -144,11 +177,12 @@ func Demo(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("emulator recorded violations: %v", v)
 	}
 	if dep1.LatestState() != "success" || dep2.LatestState() != "failure" || dep3.LatestState() != "success" ||
-		dep4.LatestState() != "success" || dep5.LatestState() != "failure" {
-		return fmt.Errorf("demo did not end as expected: %s, %s, %s, %s, %s", dep1.LatestState(), dep2.LatestState(),
-			dep3.LatestState(), dep4.LatestState(), dep5.LatestState())
+		dep4.LatestState() != "success" || dep5.LatestState() != "failure" || dep6.LatestState() != "failure" ||
+		dep7.LatestState() != "success" || dep7.Task != "deploy:rollback" {
+		return fmt.Errorf("demo did not end as expected: %s, %s, %s, %s, %s, %s, %s %s", dep1.LatestState(), dep2.LatestState(),
+			dep3.LatestState(), dep4.LatestState(), dep5.LatestState(), dep6.LatestState(), dep7.Task, dep7.LatestState())
 	}
-	p.say("done: success → failure → rollback → canary promoted → canary aborted, all recorded")
+	p.say("done: success → failure → rollback → canary promoted → canary aborted → monitor breach rolled back, all recorded")
 	return nil
 }
 

@@ -24,7 +24,9 @@ func TestDemoTellsTheStory(t *testing.T) {
 		"executor calls of this rollout: deploy at 10 %, deploy at 100 %",
 		"executor calls of this rollout: deploy at 10 %, abort at 0 %",
 		"→ failure     aborted by @alice",
-		"done: success → failure → rollback → canary promoted → canary aborted, all recorded",
+		"→ failure     Monitor breach: issue #",
+		"(the version before v3: true)",
+		"done: success → failure → rollback → canary promoted → canary aborted → monitor breach rolled back, all recorded",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
