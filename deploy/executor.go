@@ -43,8 +43,11 @@ type ExecResult struct {
 	Status int `json:"status"`
 }
 
-// OK reports a 2xx answer.
-func (r ExecResult) OK() bool { return r.Status >= 200 && r.Status < 300 }
+// Done reports an answer that means the step is done: 200, 201 or 204
+// (202 means accepted, still running; see webhookStep).
+func (r ExecResult) Done() bool {
+	return r.Status == http.StatusOK || r.Status == http.StatusCreated || r.Status == http.StatusNoContent
+}
 
 // Summary is one line for records.
 func (r ExecResult) Summary() string { return fmt.Sprintf("HTTP %d", r.Status) }

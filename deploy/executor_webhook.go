@@ -52,7 +52,7 @@ func (r *run) webhookStep(ctx context.Context, cfg *config.WebhookExecutor, spec
 				"DEPLOYBOT_PUBLIC_URL for its callback; ask the operator to set it"), nil
 		case res.Status == http.StatusAccepted:
 			w.AcceptedAt = r.svc.now()
-		case res.Status == http.StatusOK || res.Status == http.StatusCreated || res.Status == http.StatusNoContent:
+		case res.Done():
 			return outcome{kind: outcomeDone, detail: who + " answered " + res.Summary(), result: res}, nil
 		default:
 			return outcome{kind: outcomeFail, reason: who + " answered " + res.Summary(), detail: who + " answered " + res.Summary(), result: res}, nil
