@@ -82,6 +82,9 @@ func Demo(ctx context.Context, out io.Writer) error {
 	}
 	p.deployment(dep1)
 	p.say("(requests between CI going green and staging being live: %d)", len(sim.Requests())-before)
+	if calls, _ := sb.Target.Calls(); len(calls) > 0 {
+		p.say("the deploy target answered the signed step JSON with 202 Accepted, then reported success by a signed POST to its callback_url (%s): no request was held open while it deployed", calls[0].CallbackURL)
+	}
 
 	// 2. A broken change: it deploys, but its health check fails.
 	repo.Commit("feature/broken", map[string]string{"checkout.go": "package shop // v2, broken\n"}, "Refactor checkout")

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v62/github"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -33,6 +34,8 @@ func (a *App) Handler() http.Handler { return a.routes(maxHooksInFlight) }
 func (a *App) routes(hookSlots int) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/github/hook", a.limitInFlight(hookSlots, http.HandlerFunc(a.hook)))
+	// An exact path: it wins over every pattern with wildcards.
+	mux.HandleFunc("POST "+deploy.CallbackPath, a.executorCallback)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{}))

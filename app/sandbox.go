@@ -110,9 +110,17 @@ func NewSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
 }
 
 func (s *Sandbox) startDeploybot(ctx context.Context) error {
-	srv, err := loopback.NewUnstarted(nil)
-	if err != nil {
-		return fmt.Errorf("start deploybot: %w", err)
+	var srv *loopback.Server
+	var err error
+	if s.Server != nil {
+		// A restart keeps deploybot's public URL, as a real deployment's
+		// does: executors call back to it.
+		srv, err = loopback.NewUnstartedAt(s.Server.Listener.Addr().String(), nil)
+	}
+	if srv == nil {
+		if srv, err = loopback.NewUnstarted(nil); err != nil {
+			return fmt.Errorf("start deploybot: %w", err)
+		}
 	}
 	s.Server = srv
 	logger := zerolog.Nop()

@@ -1,12 +1,15 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/internal/loopback"
@@ -16,24 +19,32 @@ import (
 // webhook executor endpoint (POST /hooks/<env>) that checks deploybot's
 // signature with the repository's executor key and "deploys" by recording
 // the SHA as live, and a health endpoint (GET /healthz/<env>) that is
-// unhealthy while a SHA marked bad is live. It is the user's deployer, not
-// a stand-in for deploybot.
+// unhealthy while a SHA marked bad is live. It speaks the 202-plus-callback
+// protocol: it answers 202 Accepted and then reports success by a signed
+// POST to the step's callback_url (200 when there is none). It is the
+// user's deployer, not a stand-in for deploybot.
 type Target struct {
 	URL string
 	srv *loopback.Server
 	key []byte // deploy.ExecutorKey of the server secret and the repository
 
-	mu      sync.Mutex
-	live    map[string]string // env → SHA
-	bad     map[string]bool   // SHAs whose health check fails once live
-	refuse  map[string]bool   // SHAs the executor refuses (HTTP 500)
-	calls   []deploy.StepPayload
-	keys    []string
-	hold    chan struct{} // when set, deploy calls wait for it to close
-	changed chan struct{} // closed and replaced on every call
-	probes  int           // health requests answered
-	probed  chan struct{} // closed and replaced on every health request
-	onCall  func(deploy.StepPayload)
+	mu     sync.Mutex
+	live   map[string]string // env → SHA
+	bad    map[string]bool   // SHAs whose health check fails once live
+	refuse map[string]bool   // SHAs the executor refuses (HTTP 500)
+	calls  []deploy.StepPayload
+	keys   []string
+	hold   chan struct{} // when set, deploy calls wait for it to close
+	// holdCallbacks keeps callbacks in pending instead of sending them;
+	// answers are the statuses deploybot gave the callbacks sent.
+	holdCallbacks bool
+	pending       []Callback
+	owed          chan struct{} // closed and replaced when a callback is held
+	answers       []int
+	changed       chan struct{} // closed and replaced on every call
+	probes        int           // health requests answered
+	probed        chan struct{} // closed and replaced on every health request
+	onCall        func(deploy.StepPayload)
 	// failWhen picks calls that answer 500 (FailWhen).
 	failWhen func(deploy.StepPayload) bool
 }
@@ -43,7 +54,7 @@ type Target struct {
 // secret.
 func NewTarget(secret, repo string) (*Target, error) {
 	t := &Target{key: deploy.ExecutorKey([]byte(secret), repo), live: map[string]string{}, bad: map[string]bool{},
-		refuse: map[string]bool{}, changed: make(chan struct{}), probed: make(chan struct{})}
+		refuse: map[string]bool{}, changed: make(chan struct{}), probed: make(chan struct{}), owed: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hooks/{env}", t.hook)
 	mux.HandleFunc("GET /healthz/{env}", t.health)
@@ -154,9 +165,97 @@ func (t *Target) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	t.mu.Lock()
 	t.live[r.PathValue("env")] = p.SHA
+	cb := Callback{URL: p.CallbackURL, Key: r.Header.Get(deploy.IdempotencyHeader)}
+	held := t.holdCallbacks
+	if held && cb.URL != "" {
+		t.pending = append(t.pending, cb)
+		close(t.owed)
+		t.owed = make(chan struct{})
+	}
 	t.mu.Unlock()
+	if cb.URL == "" {
+		_, _ = io.WriteString(w, `{"ok":true}`) // 200: done
+		return
+	}
 	w.WriteHeader(http.StatusAccepted)
-	_, _ = io.WriteString(w, `{"ok":true}`)
+	_, _ = io.WriteString(w, `{"ok":true,"status":"deploying"}`)
+	if !held {
+		// The deploy "runs" after the answer, then reports.
+		go func() { _, _ = t.SendCallback(context.Background(), cb, "success") }()
+	}
+}
+
+// Callback is a result the target owes deploybot: where to send it and the
+// step's idempotency key.
+type Callback struct{ URL, Key string }
+
+// HoldCallbacks makes the target keep the callbacks it owes (see
+// PendingCallbacks) instead of sending them.
+func (t *Target) HoldCallbacks() { t.mu.Lock(); t.holdCallbacks = true; t.mu.Unlock() }
+
+// PendingCallbacks waits until the target holds at least n callbacks and
+// returns them, oldest first.
+func (t *Target) PendingCallbacks(ctx context.Context, n int) ([]Callback, error) {
+	for {
+		t.mu.Lock()
+		pending, owed := append([]Callback(nil), t.pending...), t.owed
+		t.mu.Unlock()
+		if len(pending) >= n {
+			return pending, nil
+		}
+		select {
+		case <-owed:
+		case <-ctx.Done():
+			return pending, fmt.Errorf("waiting for %d callbacks (have %d): %w", n, len(pending), ctx.Err())
+		}
+	}
+}
+
+// CallbackAnswers returns the statuses deploybot answered the target's
+// callbacks with, in order.
+func (t *Target) CallbackAnswers() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]int(nil), t.answers...)
+}
+
+// CallbackBody is the body reporting state for the step with idempotency key.
+func CallbackBody(key, state string) []byte {
+	b, _ := json.Marshal(map[string]string{"idempotency_key": key, "state": state})
+	return b
+}
+
+// SendCallback reports state ("success" or "failure") for cb, signed with
+// the target's repository key, and returns deploybot's answer.
+func (t *Target) SendCallback(ctx context.Context, cb Callback, state string) (int, error) {
+	body := CallbackBody(cb.Key, state)
+	code, err := PostCallback(ctx, cb.URL, body, deploy.Sign(t.key, body))
+	if err == nil {
+		t.mu.Lock()
+		t.answers = append(t.answers, code)
+		t.mu.Unlock()
+	}
+	return code, err
+}
+
+// PostCallback POSTs a callback body with signature to url and returns the
+// answer's status.
+func PostCallback(ctx context.Context, url string, body []byte, signature string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(deploy.SignatureHeader, signature)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("callback: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
 }
 
 func (t *Target) health(w http.ResponseWriter, r *http.Request) {

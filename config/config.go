@@ -208,14 +208,15 @@ func (e Executor) Kind() string {
 	return ""
 }
 
-// MaxExecutorTimeout bounds one executor call. The durable queue must know
-// how long a step may run before it treats its worker as dead.
-const MaxExecutorTimeout = time.Hour
+// MaxExecutorTimeout bounds how long a webhook executor may take to report
+// a step's result. A long step answers 202 and reports by callback (a
+// durable wait), so no request or job is held open for it.
+const MaxExecutorTimeout = 24 * time.Hour
 
 // WebhookExecutor POSTs the step JSON to URL.
 type WebhookExecutor struct {
 	URL     string
-	Timeout Duration // default 10m
+	Timeout Duration // default 10m, at most MaxExecutorTimeout
 }
 
 // ActionsExecutor dispatches a workflow_dispatch run.

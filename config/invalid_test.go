@@ -30,7 +30,7 @@ func TestInvalid(t *testing.T) {
 		{"unknown key in verify", env(hook + "    verify:\n      helth: []\n"), 5, `unknown key "helth" in environments.staging.verify (known: timeout, health, smoke, metrics)`},
 		{"unknown key in environment", env(hook + "    urls: x\n"), 4, `unknown key "urls" in environments.staging`},
 		{"duplicate key", env(hook + "    url: https://a.example.com\n    url: https://b.example.com\n"), 5, `duplicate key "url"`},
-		{"executor timeout over an hour", env("    executor:\n      webhook: { url: https://d.example.com/h, timeout: 2h }\n"), 4, "at most 1h"},
+		{"executor timeout over a day", env("    executor:\n      webhook: { url: https://d.example.com/h, timeout: 25h }\n"), 4, "at most 24h"},
 		{"bad duration", env(hook + "    verify:\n      timeout: 5 minutes\n"), 5, "environments.staging.verify.timeout: invalid duration: expected e.g. 30s, 5m, 1h"},
 		{"integer duration", env(hook + "    verify: { timeout: 5 }\n"), 4, "bare number is ambiguous"},
 		{"negative duration", env(hook + "    rollback: { window: -1h }\n"), 4, "must not be negative"},

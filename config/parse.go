@@ -231,7 +231,7 @@ func (d *decoder) parseExecutor(n *yaml.Node, path string, allowExternal bool) *
 		w, _ := d.object(o.get("webhook"), o.sub("webhook"), "webhook")
 		ex.Webhook = &WebhookExecutor{URL: d.url(w, "url", true), Timeout: d.duration(w, "timeout", tenMin, true)}
 		if ex.Webhook.Timeout.Duration > MaxExecutorTimeout {
-			d.addf(w.get("timeout"), w.sub("timeout"), "at most %s: split a longer deploy into strategy steps", D(MaxExecutorTimeout))
+			d.addf(w.get("timeout"), w.sub("timeout"), "at most %gh: a longer deploy must be split into strategy steps", MaxExecutorTimeout.Hours())
 			ex.Webhook.Timeout = D(MaxExecutorTimeout)
 		}
 	case "actions":

@@ -26,6 +26,9 @@ type StepPayload struct {
 	PreviousSHA  string   `json:"previous_sha"`
 	Strategy     string   `json:"strategy"`
 	Step         ExecSpec `json:"step"`
+	// CallbackURL is where a webhook executor that answered 202 reports the
+	// step's result (absent when deploybot has no public URL).
+	CallbackURL string `json:"callback_url,omitempty"`
 }
 
 // Signature and idempotency headers of the webhook executor.
@@ -40,14 +43,30 @@ type ExecResult struct {
 	Status int `json:"status"`
 }
 
-// OK reports a 2xx answer.
-func (r ExecResult) OK() bool { return r.Status >= 200 && r.Status < 300 }
+// Done reports an answer that means the step is done: 200, 201 or 204
+// (202 means accepted, still running; see webhookStep).
+func (r ExecResult) Done() bool {
+	return r.Status == http.StatusOK || r.Status == http.StatusCreated || r.Status == http.StatusNoContent
+}
 
 // Summary is one line for records.
 func (r ExecResult) Summary() string { return fmt.Sprintf("HTTP %d", r.Status) }
 
-// defaultExecutorTimeout bounds a webhook call whose config sets none.
+// defaultExecutorTimeout bounds a webhook step whose config sets none.
 const defaultExecutorTimeout = 10 * time.Minute
+
+// MaxExecutorRequest bounds one HTTP request to a webhook executor, whatever
+// its timeout: an executor that needs longer answers 202 and reports its
+// result by callback, so no job holds a request open for long.
+const MaxExecutorRequest = 5 * time.Minute
+
+// NoAnswerError is an executor that gave no complete answer within the
+// request's bound (the request reached it, as far as deploybot can tell).
+type NoAnswerError struct{ Within time.Duration }
+
+func (e *NoAnswerError) Error() string {
+	return fmt.Sprintf("no answer within %s", config.D(e.Within))
+}
 
 // WebhookExecutor POSTs signed step JSON to the environment's URL.
 type WebhookExecutor struct {
@@ -77,9 +96,9 @@ func Sign(key, body []byte) string {
 }
 
 // Run sends one step, signed with the payload's repository key, within the
-// config's timeout (and no other). A transport error is returned as error
-// (the caller may retry with the same idempotency key); any HTTP answer is
-// a result.
+// config's timeout and at most MaxExecutorRequest. A transport error is
+// returned as error (the caller may retry with the same idempotency key),
+// one that ran out of time as *NoAnswerError; any HTTP answer is a result.
 func (e WebhookExecutor) Run(ctx context.Context, cfg *config.WebhookExecutor, payload StepPayload, key string) (ExecResult, error) {
 	if len(e.Secret) == 0 {
 		return ExecResult{}, permanentError{errors.New("the server has no DEPLOYBOT_EXECUTOR_SECRET, so it cannot sign webhook steps; ask the operator to set it")}
@@ -92,6 +111,7 @@ func (e WebhookExecutor) Run(ctx context.Context, cfg *config.WebhookExecutor, p
 	if timeout <= 0 {
 		timeout = defaultExecutorTimeout
 	}
+	timeout = min(timeout, MaxExecutorRequest)
 	resp, err := e.HTTP.Do(ctx, egress.Call{
 		Method: http.MethodPost, URL: cfg.URL, Body: body, Timeout: timeout,
 		Header: http.Header{
@@ -104,6 +124,9 @@ func (e WebhookExecutor) Run(ctx context.Context, cfg *config.WebhookExecutor, p
 	if err != nil {
 		if errors.As(err, new(*egress.Refused)) { // an address or URL no retry will change
 			return ExecResult{}, permanentError{fmt.Errorf("executor: %w", err)}
+		}
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return ExecResult{}, &NoAnswerError{Within: timeout}
 		}
 		return ExecResult{}, fmt.Errorf("executor: %w", err)
 	}

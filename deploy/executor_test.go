@@ -82,14 +82,15 @@ func (r *recordingDoer) Do(ctx context.Context, c egress.Call) (*egress.Response
 	return r.next.Do(ctx, c)
 }
 
-// A 30-minute executor call gets 30 minutes, its own configured timeout,
-// and no client-wide limit cuts it (the client has none: see egress).
+// An executor request gets its own configured timeout, at most
+// MaxExecutorRequest (a longer step answers 202 and calls back), and no
+// client-wide limit cuts it (the client has none: see egress).
 func TestWebhookExecutorUsesItsOwnTimeout(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	for _, tc := range []struct {
 		configured, want time.Duration
-	}{{30 * time.Minute, 30 * time.Minute}, {90 * time.Second, 90 * time.Second}, {0, 10 * time.Minute}} {
+	}{{24 * time.Hour, MaxExecutorRequest}, {90 * time.Second, 90 * time.Second}, {0, MaxExecutorRequest}} {
 		rec := &recordingDoer{next: testHTTP()}
 		e := WebhookExecutor{HTTP: rec, Secret: []byte("s")}
 		if _, err := e.Run(context.Background(), &config.WebhookExecutor{URL: srv.URL, Timeout: config.Duration{Duration: tc.configured}},

@@ -19,6 +19,7 @@ type waitState struct {
 	DispatchedAt time.Time `json:"dispatched_at,omitzero"` // actions: workflow_dispatch sent
 	RunID        int64     `json:"run_id,omitempty"`       // actions: the run found for it
 	RunURL       string    `json:"run_url,omitempty"`
+	AcceptedAt   time.Time `json:"accepted_at,omitzero"` // webhook: the executor answered 202
 }
 
 func (r *run) waitState() waitState {

@@ -16,6 +16,8 @@ func TestStaleAfterIsTheLongestStepPlusMargin(t *testing.T) {
 		{"nothing configured: the job-runtime floor", config.Environment{}, 85 * time.Minute},
 		{"webhook executor within the floor", config.Environment{Executor: config.Executor{
 			Webhook: &config.WebhookExecutor{Timeout: config.D(time.Hour)}}}, 85 * time.Minute},
+		{"webhook executor reporting within a day", config.Environment{Executor: config.Executor{
+			Webhook: &config.WebhookExecutor{Timeout: config.D(24 * time.Hour)}}}, 24*time.Hour + 15*time.Minute},
 		{"checks wait of 3h", config.Environment{Gates: config.Gates{
 			Checks: &config.ChecksGate{Wait: config.D(3 * time.Hour)}}}, 3*time.Hour + 15*time.Minute},
 		{"external executor's 2h timeout", config.Environment{Executor: config.Executor{

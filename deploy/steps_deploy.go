@@ -114,18 +114,11 @@ func (r *run) databaseBackup(ctx context.Context) (outcome, error) {
 	if hook == nil || hook.Webhook == nil {
 		return done("migrations unchanged: no database backup needed"), nil
 	}
-	res, err := r.svc.webhookExecutor().Run(ctx, hook.Webhook, r.stepJSON(ExecSpec{Action: "backup", Index: 1, Total: 1}), r.idempotencyKey())
-	if err != nil {
-		if r.st.Attempts < 3 {
-			return outcome{}, err // transport error: retry with the same idempotency key
-		}
-		return fail(fmt.Sprintf("database backup hook unreachable after %d attempts: %v", r.st.Attempts, err)), nil
+	o, err := r.webhookStep(ctx, hook.Webhook, ExecSpec{Action: "backup", Index: 1, Total: 1}, "database backup hook")
+	if err == nil && o.kind == outcomeFail {
+		o.reason += "; nothing was deployed"
 	}
-	if !res.OK() {
-		return outcome{kind: outcomeFail, reason: "database backup hook answered " + res.Summary() + "; nothing was deployed",
-			detail: "backup hook answered " + res.Summary(), result: res}, nil
-	}
-	return outcome{kind: outcomeDone, detail: "database backup hook answered " + res.Summary(), result: res}, nil
+	return o, err
 }
 
 // execute runs one strategy step through the environment's executor.
@@ -154,21 +147,13 @@ func (r *run) executeSpec(ctx context.Context, spec ExecSpec) (outcome, error) {
 	// No status per step: the deployment is in_progress since its gates
 	// passed, and statuses change at phase changes only (GitHub's write
 	// budget); the record's step table shows the progress.
-	res, err := r.svc.webhookExecutor().Run(ctx, r.env.Executor.Webhook, r.stepJSON(spec), r.idempotencyKey())
-	if err != nil {
-		if r.st.Attempts < 3 {
-			return outcome{}, err // transport error: retry with the same idempotency key
-		}
-		return fail(fmt.Sprintf("executor unreachable after %d attempts: %v", r.st.Attempts, err)), nil
-	}
-	if !res.OK() {
-		return outcome{kind: outcomeFail, reason: "executor answered " + res.Summary(), detail: "executor answered " + res.Summary(), result: res}, nil
-	}
-	return outcome{kind: outcomeDone, detail: "executor answered " + res.Summary(), result: res}, nil
+	return r.webhookStep(ctx, r.env.Executor.Webhook, spec, "executor")
 }
 
+// idempotencyKey names the step for its executor; a callback names the step
+// it reports on by it (parseStepKey).
 func (r *run) idempotencyKey() string {
-	return fmt.Sprintf("deploybot-%s-%d-step-%d", r.d.Repo, r.d.ID, r.st.Index)
+	return stepKey{repo: r.d.Repo, id: r.d.ID, idx: r.st.Index}.String()
 }
 
 func (r *run) stepJSON(spec ExecSpec) StepPayload {

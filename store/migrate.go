@@ -159,6 +159,15 @@ var migrations = []string{
 		labels TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX IF NOT EXISTS monitors_watching ON monitors (repo, state, environment);`,
+	// executor_callbacks keeps the result a webhook executor reported by a
+	// signed callback for one step (DESIGN.md §7): its state only.
+	`CREATE TABLE IF NOT EXISTS executor_callbacks (
+		deployment_id BIGINT NOT NULL REFERENCES deployments(id),
+		idx INTEGER NOT NULL,
+		state TEXT NOT NULL,
+		received_at BIGINT NOT NULL,
+		PRIMARY KEY (deployment_id, idx)
+	);`,
 }
 
 // Migrate creates or upgrades deploybot's schema and River's.

@@ -65,10 +65,17 @@ func (tx *Tx) ClaimWaiting(ctx context.Context, id int64) (bool, error) {
 	return n == 1, nil
 }
 
-// WakesOf reads deployment id's wake counter.
+// WakesOf reads deployment id's wake counter. On PostgreSQL it locks the
+// row until tx ends: a wake committing meanwhile (its UPDATE holds the
+// lock) is seen, and one that comes later finds the state tx writes, so a
+// step that parks cannot miss a wake between the two.
 func (tx *Tx) WakesOf(ctx context.Context, id int64) (int64, error) {
+	q := `SELECT wakes FROM deployments WHERE id = $1`
+	if tx.s.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
 	var n int64
-	err := tx.q.queryRow(ctx, `SELECT wakes FROM deployments WHERE id = $1`, id).Scan(&n)
+	err := tx.q.queryRow(ctx, q, id).Scan(&n)
 	return n, err
 }
 

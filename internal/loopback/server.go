@@ -39,8 +39,11 @@ func New(h http.Handler) (*Server, error) {
 
 // NewUnstarted reserves the port (so URL is known) without serving yet;
 // SetHandler and Start follow.
-func NewUnstarted(h http.Handler) (*Server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func NewUnstarted(h http.Handler) (*Server, error) { return NewUnstartedAt("127.0.0.1:0", h) }
+
+// NewUnstartedAt is NewUnstarted on addr (a restarted server keeps its URL).
+func NewUnstartedAt(addr string, h http.Handler) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}
