@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,9 +29,11 @@ func TestKilledReplicasStepResumesOnAnotherWithinAMinute(t *testing.T) {
 	d := c.deploymentSucceeds(ctx)
 	t.Logf("resumed and finished %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 
+	// The interrupted call is sent again with its key — unless the deployer
+	// had already taken it and called back before the survivor resumed.
 	calls, keys := c.target.Calls()
-	if len(calls) != 2 || keys[0] != keys[1] || calls[0].SHA != sha || calls[1].SHA != sha {
-		t.Fatalf("executor calls %d with keys %v: want the interrupted call repeated once with its idempotency key", len(calls), keys)
+	if len(calls) < 1 || len(calls) > 2 || keys[0] != keys[len(keys)-1] || calls[0].SHA != sha {
+		t.Fatalf("executor calls %d with keys %v: want the interrupted call once more at most, with its idempotency key", len(calls), keys)
 	}
 	if got := strings.Join(states(d), ","); got != "queued,in_progress,success" {
 		t.Errorf("statuses = %s: resuming must not repeat or skip any", got)
@@ -93,8 +96,8 @@ func TestSIGTERMHandsTheRunningStepOverAtOnce(t *testing.T) {
 	defer cancel()
 	c.deploymentSucceeds(ctx)
 	calls, keys := c.target.Calls()
-	if len(calls) != 2 || keys[0] != keys[1] {
-		t.Fatalf("executor calls %d with keys %v: want the interrupted call repeated once with its idempotency key", len(calls), keys)
+	if len(calls) < 1 || len(calls) > 2 || keys[0] != keys[len(keys)-1] {
+		t.Fatalf("executor calls %d with keys %v: want the interrupted call once more at most, with its idempotency key", len(calls), keys)
 	}
 }
 
@@ -150,11 +153,15 @@ environments:
 	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
 	defer cancel()
 	c.deploymentSucceeds(ctx)
-	if got := calls(c.target); got != "deploy@10,deploy@10,deploy@100" {
-		t.Fatalf("calls = %s: want the interrupted 10 %% call once more, then 100 %%", got)
+	got, keys := c.target.Calls()
+	var steps []string
+	for i, call := range got {
+		if i > 0 && keys[i] == keys[i-1] {
+			continue // the interrupted call again, with its own key
+		}
+		steps = append(steps, fmt.Sprintf("%s@%d", call.Action, *call.Step.Weight))
 	}
-	_, keys := c.target.Calls()
-	if keys[0] != keys[1] || keys[1] == keys[2] {
-		t.Errorf("idempotency keys %v: the resumed call must repeat its key, the next step have its own", keys)
+	if strings.Join(steps, ",") != "deploy@10,deploy@100" || len(got) > 3 {
+		t.Fatalf("calls = %s (keys %v): want 10 %% (at most once more with its key), then 100 %% once", calls(c.target), keys)
 	}
 }
