@@ -68,3 +68,40 @@ func TestAnalysisRules(t *testing.T) {
 		})
 	}
 }
+
+// During a canary's pause the analysis keeps measuring: when the error rate
+// climbs while 10 % of the traffic is on the new version, the canary aborts
+// by itself, before anyone presses Promote.
+func TestCanaryAnalysisRunsThroughThePause(t *testing.T) {
+	var rate atomic.Value
+	rate.Store("0.001")
+	api, err := loopback.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"data":{"error_rate":%s}}`, rate.Load().(string))
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(api.Close)
+	s := newStory(t, `environments:
+  production:
+    executor: { webhook: { url: TARGET/hooks/production } }
+    strategy: { canary: { steps: [{ weight: 10, pause: manual }, { weight: 100 }] } }
+    verify:
+      metrics:
+        interval: 1s
+        queries: [{ name: errors, web: { url: `+api.URL+`/rate, json_path: data.error_rate }, max: 0.01 }]
+`)
+	s.Repo.SetPermission("maya", "write")
+	pr, _ := s.openPR("feature/x", "maya")
+	s.comment(pr, "maya", "/deploy production")
+	s.paused()
+	rate.Store("0.2")
+	d := s.deploymentsFinished(1)[0]
+	last := d.Statuses[len(d.Statuses)-1]
+	if last.State != "failure" || !strings.Contains(last.Description, "analysis during the pause at 10 %: metric errors = 0.2 breached ≤ 0.01") {
+		t.Errorf("final status = %s %q", last.State, last.Description)
+	}
+	if got := calls(s.Target); got != "deploy@10,abort@0" {
+		t.Errorf("calls = %s", got)
+	}
+}

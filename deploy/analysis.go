@@ -49,12 +49,6 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 	m := r.env.Verify.Metrics
 	var st analysisState
 	_ = json.Unmarshal([]byte(r.st.Result), &st)
-	if st.Breaches == nil {
-		st.Breaches = map[string]int{}
-	}
-	if st.Errors == nil {
-		st.Errors = map[string]int{}
-	}
 	now := r.svc.now()
 	if len(st.Measurements) == 0 && m.InitialDelay.Duration > 0 {
 		if wait := r.st.StartedAt.Add(m.InitialDelay.Duration).Sub(now); wait > 0 {
@@ -67,14 +61,40 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 		}
 		st.Inconclusive = false // Promote: the missing data is accepted
 	}
+	failed, noData := r.measureOnce(ctx, &st, now)
+	n := len(st.Measurements)
+	if len(failed) > 0 {
+		reason := "analysis failed: " + strings.Join(failed, "; ")
+		return outcome{kind: outcomeFail, reason: reason, detail: reason, result: st}, nil
+	}
+	if noData {
+		st.Inconclusive = true
+		detail := fmt.Sprintf("measurement %d of %d: no data, waiting for Promote or Abort", n, m.Count)
+		return outcome{kind: outcomeAwait, result: st, detail: detail}, nil
+	}
+	if n < m.Count {
+		return outcome{kind: outcomeWait, after: m.Interval.Duration, result: st,
+			detail: fmt.Sprintf("measurement %d of %d: within bounds", n, m.Count)}, nil
+	}
+	return outcome{kind: outcomeDone, result: st, detail: fmt.Sprintf("%d measurements of %d metrics, all within bounds", n, len(m.Queries))}, nil
+}
+
+// measureOnce takes one measurement of every query into st (the baseline
+// first, once) and returns what failed the analysis, and whether a query
+// had no data under on_no_data: pause.
+func (r *run) measureOnce(ctx context.Context, st *analysisState, now time.Time) (failed []string, noData bool) {
+	m := r.env.Verify.Metrics
+	if st.Breaches == nil {
+		st.Breaches = map[string]int{}
+	}
+	if st.Errors == nil {
+		st.Errors = map[string]int{}
+	}
 	measure := verify.Providers{HTTP: r.svc.httpClient(), Prometheus: m.Prometheus}
 	if !st.BaselineTaken {
 		st.Baseline, st.BaselineTaken = r.baselines(ctx, measure, m), true
 	}
-
 	taken := measurement{At: now, Values: map[string]reading{}}
-	var failed []string
-	noData := false
 	for _, q := range m.Queries {
 		v, err := measure.Measure(ctx, q, time.Time{})
 		var rd reading
@@ -113,21 +133,7 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 		taken.Values[q.Name] = rd
 	}
 	st.Measurements = append(st.Measurements, taken)
-	n := len(st.Measurements)
-	if len(failed) > 0 {
-		reason := "analysis failed: " + strings.Join(failed, "; ")
-		return outcome{kind: outcomeFail, reason: reason, detail: reason, result: st}, nil
-	}
-	if noData {
-		st.Inconclusive = true
-		detail := fmt.Sprintf("measurement %d of %d: no data, waiting for Promote or Abort", n, m.Count)
-		return outcome{kind: outcomeAwait, result: st, detail: detail}, nil
-	}
-	if n < m.Count {
-		return outcome{kind: outcomeWait, after: m.Interval.Duration, result: st,
-			detail: fmt.Sprintf("measurement %d of %d: within bounds", n, m.Count)}, nil
-	}
-	return outcome{kind: outcomeDone, result: st, detail: fmt.Sprintf("%d measurements of %d metrics, all within bounds", n, len(m.Queries))}, nil
+	return failed, noData
 }
 
 // baselines measures each query with a baseline as of when the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -43,6 +44,10 @@ type pauseState struct {
 	Until     time.Time `json:"until,omitzero"`
 	Announced bool      `json:"announced,omitempty"`
 	TimerSet  bool      `json:"timer_set,omitempty"`
+	// With verify.metrics the analysis runs through the pause: a
+	// measurement every interval (each with its own timer).
+	NextMeasure time.Time      `json:"next_measure,omitzero"`
+	Analysis    *analysisState `json:"analysis,omitempty"`
 }
 
 // pause waits — a durable timer for a duration, an event for Promote —
@@ -90,6 +95,21 @@ func (r *run) pause(ctx context.Context) (outcome, error) {
 		}
 		st.Announced = true
 	}
+	var measureIn time.Duration
+	if m := r.env.Verify.Metrics; m != nil && r.d.Strategy == config.StrategyCanary {
+		if st.Analysis == nil {
+			st.Analysis = &analysisState{}
+		}
+		if !now.Before(st.NextMeasure) {
+			if failed, _ := r.measureOnce(ctx, st.Analysis, now); len(failed) > 0 {
+				reason := fmt.Sprintf("analysis during the pause at %d %%: %s", spec.Weight, strings.Join(failed, "; "))
+				return outcome{kind: outcomeFail, reason: reason, detail: reason, result: st}, nil
+			}
+			st.NextMeasure = now.Add(m.Interval.Duration)
+		}
+		measureIn = st.NextMeasure.Sub(now)
+		detail = fmt.Sprintf("%s; %d measurements within bounds", detail, len(st.Analysis.Measurements))
+	}
 	o := outcome{kind: outcomeAwait, detail: detail}
 	if announce && spec.Manual {
 		o.inTx = func(ctx context.Context, tx *store.Tx, _ *outcome) error {
@@ -99,6 +119,9 @@ func (r *run) pause(ctx context.Context) (outcome, error) {
 	if !spec.Manual && !st.TimerSet {
 		st.TimerSet = true
 		o.after = max(st.Until.Sub(now), 0) + time.Second
+	}
+	if measureIn > 0 && (o.after == 0 || measureIn < o.after) {
+		o.after = measureIn // the next measurement wakes it (an earlier timer may too)
 	}
 	o.result = st
 	return o, nil
