@@ -70,7 +70,7 @@ func TestSmokeFlowPasses(t *testing.T) {
 	contains(t, "the record", record, "**Smoke tests**")
 	contains(t, "the record", record, "| GET / | ✅ passed | 200 |")
 	contains(t, "the record", record, "| place an order | ✅ passed | 201 |")
-	contains(t, "the record", record, "2 of 2 smoke tests passed")
+	contains(t, "the record", record, "2 smoke tests passed")
 }
 
 // A key flow breaks in the new version: the smoke test names the
@@ -105,5 +105,46 @@ func TestSmokeFailureFailsAndRollsBack(t *testing.T) {
 	if rb := deps[2]; rb.Task != "deploy:rollback" || rb.SHA != good || rb.LatestState() != "success" {
 		t.Errorf("third deployment = %s of %s: %s, want the automatic rollback to %s, its own smoke flow passing",
 			rb.Task, short(rb.SHA), rb.LatestState(), short(good))
+	}
+}
+
+// A smoke workflow: after the health checks deploybot dispatches the
+// repository's smoke.yml and waits — woken by workflow_run, no requests
+// meanwhile — for its run; a failed run fails the deployment.
+func TestSmokeWorkflowDecides(t *testing.T) {
+	s := newStory(t, `environments:
+  staging:
+    executor: { webhook: { url: TARGET/hooks/staging } }
+    verify:
+      smoke: [{ name: browser flows, workflow: smoke.yml, ref: main, timeout: 10m }]
+`)
+	s.Repo.AddWorkflow("smoke.yml", "Smoke")
+	s.Repo.SetPermission("walt", "write")
+	pr, sha := s.openPR("feature/cart", "walt")
+	s.comment(pr, "walt", "/deploy staging")
+	run := s.waitForRun(1)
+	if run.Inputs["sha"] != sha || run.Inputs["environment"] != "staging" {
+		t.Errorf("smoke run inputs = %v", run.Inputs)
+	}
+	s.settle()
+	s.Sim.ResetRequests()
+	s.settle()
+	if n := len(s.Sim.Requests()); n != 0 {
+		t.Errorf("waiting for the smoke run made %d requests", n)
+	}
+	s.Sim.CompleteWorkflowRun(run.ID, "success")
+	if d := s.deploymentsFinished(1)[0]; d.LatestState() != "success" {
+		t.Fatalf("deployment ended %v", states(d))
+	}
+	contains(t, "the record", s.deploybotComments(pr)[0], "smoke test browser flows: workflow run")
+
+	s.Repo.Commit("feature/cart", map[string]string{"two.txt": "2"}, "second")
+	s.comment(pr, "walt", "/deploy staging")
+	run2 := s.waitForRun(2)
+	s.Sim.CompleteWorkflowRun(run2.ID, "failure")
+	deps := s.deploymentsFinished(2)
+	last := deps[1].Statuses[len(deps[1].Statuses)-1]
+	if last.State != "failure" || !strings.Contains(last.Description, `smoke test "browser flows" failed`) {
+		t.Errorf("second deployment's final status = %s %q", last.State, last.Description)
 	}
 }

@@ -158,6 +158,9 @@ type SmokeCheck struct {
 	// Command runs argv instead of a request (exit 0 passes); only where
 	// the server allows commands.
 	Command *CommandExecutor
+	// Workflow dispatches an Actions workflow instead (its run's
+	// conclusion decides; woken by workflow_run, never polled).
+	Workflow *ActionsExecutor
 }
 
 // Metrics is the metric analysis after a deploy (Argo-style): Count

@@ -41,7 +41,7 @@ var shapes = map[string][]string{
 	"release_gate":    {"tag_pattern"},
 	"verify":          {"timeout", "health", "smoke", "metrics"},
 	"health_check":    {"url", "status", "contains", "timeout", "interval"},
-	"smoke_check":     {"name", "url", "method", "headers", "body", "status", "contains", "json", "command"},
+	"smoke_check":     {"name", "url", "method", "headers", "body", "status", "contains", "json", "command", "workflow", "ref", "timeout"},
 	"metrics":         {"prometheus", "interval", "count", "initial_delay", "failure_limit", "consecutive_error_limit", "on_no_data", "queries"},
 	"metric_query":    {"name", "query", "web", "max", "min", "baseline", "dry_run"},
 	"web_metric":      {"url", "json_path"},

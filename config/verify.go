@@ -32,6 +32,15 @@ func (d *decoder) parseVerify(n *yaml.Node, path string) Verify {
 		if !ok {
 			continue
 		}
+		if s.get("workflow") != nil {
+			if s.get("url") != nil || s.get("command") != nil {
+				d.addf(s.at("workflow"), s.sub("workflow"), "a smoke step is one of a request (url), a command or a workflow")
+			}
+			wf := &ActionsExecutor{Workflow: d.str(s, "workflow"), Ref: d.str(s, "ref"), Timeout: d.duration(s, "timeout", D(30*60e9), true)}
+			wf.Workflow = d.checkWorkflow(s, wf.Workflow)
+			v.Smoke = append(v.Smoke, SmokeCheck{Name: d.str(s, "name"), Workflow: wf})
+			continue
+		}
 		if s.get("command") != nil {
 			if s.get("url") != nil {
 				d.addf(s.at("command"), s.sub("command"), "a smoke step is either a request (url) or a command, not both")

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/config"
 )
 
 // waitState is what an executor step that waits for another system keeps
@@ -111,7 +113,13 @@ func (r *run) statusLogURL() string {
 // workflow and waits, woken by workflow_run webhooks, for the run it started
 // to complete; the run's conclusion decides.
 func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error) {
-	cfg := r.env.Executor.Actions
+	return r.runWorkflow(ctx, r.env.Executor.Actions, spec, true)
+}
+
+// runWorkflow dispatches cfg's workflow for this step and waits for the
+// run it started; deploying says the run deploys (its in_progress status
+// links the run), not merely verifies.
+func (r *run) runWorkflow(ctx context.Context, cfg *config.ActionsExecutor, spec ExecSpec, deploying bool) (outcome, error) {
 	w := r.waitState()
 	timeout := cfg.Timeout.Duration
 	if timeout <= 0 {
@@ -121,14 +129,14 @@ func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error
 	if w.DispatchedAt.IsZero() && r.recovering {
 		// An interrupted attempt may have dispatched already: a run created
 		// since the step started is ours.
-		if run, err := r.findDispatchedRun(ctx, r.st.StartedAt.Add(-time.Minute)); err != nil {
+		if run, err := r.findDispatchedRun(ctx, cfg, r.st.StartedAt.Add(-time.Minute)); err != nil {
 			return outcome{}, err
 		} else if run != nil {
 			w.DispatchedAt, w.RunID, w.RunURL = r.st.StartedAt, run.GetID(), run.GetHTMLURL()
 		}
 	}
 	if w.DispatchedAt.IsZero() {
-		at, err := r.dispatch(ctx, spec)
+		at, err := r.dispatch(ctx, cfg, spec)
 		if err != nil {
 			if permanent(err) {
 				return fail("GitHub refused the workflow dispatch of " + cfg.Workflow + ": " + githubMessage(err)), nil
@@ -138,12 +146,14 @@ func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error
 		w.DispatchedAt = at
 	}
 	if w.RunID == 0 {
-		run, err := r.findDispatchedRun(ctx, w.DispatchedAt)
+		run, err := r.findDispatchedRun(ctx, cfg, w.DispatchedAt)
 		if err != nil {
 			return outcome{}, err
 		}
 		if run != nil {
 			w.RunID, w.RunURL = run.GetID(), run.GetHTMLURL()
+		}
+		if run != nil && deploying {
 			// The deployment's in_progress status: it links the run a human
 			// watches (statusLogURL).
 			r.st.Result = mustJSON(w)
@@ -175,8 +185,7 @@ func (r *run) executeActions(ctx context.Context, spec ExecSpec) (outcome, error
 // configured ones, and returns when GitHub took it, by GitHub's clock (the
 // answer's Date, whole seconds like run timestamps). Inputs are data for the
 // workflow; deploybot never runs them.
-func (r *run) dispatch(ctx context.Context, spec ExecSpec) (time.Time, error) {
-	cfg := r.env.Executor.Actions
+func (r *run) dispatch(ctx context.Context, cfg *config.ActionsExecutor, spec ExecSpec) (time.Time, error) {
 	ref := cmp.Or(cfg.Ref, r.rc.DefaultBranch)
 	if ref == "" {
 		repo, _, err := r.gh.Repositories.Get(ctx, r.owner, r.repo)
@@ -210,8 +219,7 @@ func (r *run) dispatch(ctx context.Context, spec ExecSpec) (time.Time, error) {
 // workflow created at or after since (GitHub's clock) that no other
 // deployment step follows, or nil. GitHub's dispatch answer carries no run
 // id, so runs are matched by workflow, event and time.
-func (r *run) findDispatchedRun(ctx context.Context, since time.Time) (*github.WorkflowRun, error) {
-	cfg := r.env.Executor.Actions
+func (r *run) findDispatchedRun(ctx context.Context, cfg *config.ActionsExecutor, since time.Time) (*github.WorkflowRun, error) {
 	runs, _, err := r.gh.Actions.ListWorkflowRunsByFileName(ctx, r.owner, r.repo, cfg.Workflow, &github.ListWorkflowRunsOptions{
 		Event: "workflow_dispatch", Created: ">=" + since.UTC().Format(time.RFC3339),
 		ListOptions: github.ListOptions{PerPage: 50}})

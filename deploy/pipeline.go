@@ -278,6 +278,8 @@ func (r *run) do(ctx context.Context) (outcome, error) {
 		return r.verify(ctx)
 	case stepSmoke:
 		return r.smoke(ctx)
+	case stepSmokeWorkflow:
+		return r.smokeWorkflow(ctx)
 	case stepAnalysis:
 		return r.analysis(ctx)
 	case stepFinish:

@@ -101,9 +101,7 @@ func planSteps(req Request, strategy string) ([]store.Step, error) {
 		steps = append(steps, st)
 	}
 	steps = append(steps, store.Step{Name: stepVerify})
-	if len(req.Environment.Verify.Smoke) > 0 {
-		steps = append(steps, store.Step{Name: stepSmoke})
-	}
+	steps = append(steps, smokeSteps(req.Environment.Verify.Smoke)...)
 	if req.Environment.Verify.Metrics != nil {
 		steps = append(steps, store.Step{Name: stepAnalysis})
 	}

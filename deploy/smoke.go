@@ -24,6 +24,9 @@ import (
 // its status, duration and the first expectation it missed — expectations
 // quote the config, never the response.
 
+// stepSmokeWorkflow dispatches one smoke workflow and waits for its run.
+const stepSmokeWorkflow = "smoke-workflow"
+
 const (
 	stepSmoke       = "smoke"
 	smokeTimeout    = 30 * time.Second
@@ -48,6 +51,9 @@ func (r *run) smoke(ctx context.Context) (outcome, error) {
 		if i >= smokeMaxResults {
 			break
 		}
+		if sc.Workflow != nil {
+			continue // a step of its own (smokeWorkflow)
+		}
 		start := time.Now()
 		res := smokeResult{Name: smokeName(sc)}
 		if sc.Command != nil {
@@ -62,7 +68,55 @@ func (r *run) smoke(ctx context.Context) (outcome, error) {
 			return outcome{kind: outcomeFail, reason: reason, detail: reason, result: results}, nil
 		}
 	}
-	return outcome{kind: outcomeDone, detail: fmt.Sprintf("%d of %d smoke tests passed", len(results), len(r.env.Verify.Smoke)), result: results}, nil
+	return outcome{kind: outcomeDone, detail: fmt.Sprintf("%d smoke tests passed", len(results)), result: results}, nil
+}
+
+// smokeSteps lays out the smoke flow: one step for the requests and
+// commands, then one per workflow.
+func smokeSteps(smoke []config.SmokeCheck) []store.Step {
+	var steps []store.Step
+	direct := false
+	for i, sc := range smoke {
+		if sc.Workflow != nil {
+			steps = append(steps, store.Step{Name: stepSmokeWorkflow, Spec: fmt.Sprintf(`{"index":%d}`, i)})
+		} else {
+			direct = true
+		}
+	}
+	if direct {
+		steps = append([]store.Step{{Name: stepSmoke}}, steps...)
+	}
+	return steps
+}
+
+// smokeWorkflow dispatches a smoke workflow (inputs deployment_id, sha,
+// environment, step) and waits for its run, woken by workflow_run; its
+// conclusion decides.
+func (r *run) smokeWorkflow(ctx context.Context) (outcome, error) {
+	var spec struct {
+		Index int `json:"index"`
+	}
+	_ = json.Unmarshal([]byte(r.st.Spec), &spec)
+	if spec.Index >= len(r.env.Verify.Smoke) || r.env.Verify.Smoke[spec.Index].Workflow == nil {
+		return outcome{}, permanentError{fmt.Errorf("smoke workflow %d is not in the environment's config", spec.Index)}
+	}
+	sc := r.env.Verify.Smoke[spec.Index]
+	o, err := r.runWorkflow(ctx, sc.Workflow, ExecSpec{Action: "smoke", Index: 1, Total: 1}, false)
+	if err != nil {
+		return o, err
+	}
+	name := sc.Name
+	if name == "" {
+		name = "workflow " + sc.Workflow.Workflow
+	}
+	switch o.kind {
+	case outcomeFail:
+		o.reason = fmt.Sprintf("smoke test %q failed: %s", name, o.reason)
+		o.detail = o.reason
+	case outcomeDone:
+		o.detail = "smoke test " + name + ": " + o.detail
+	}
+	return o, nil
 }
 
 func smokeName(sc config.SmokeCheck) string {

@@ -55,7 +55,14 @@ func (s *Service) OnDeploymentStatusReported(ctx context.Context, repo string, i
 // executor step: each looks whether the completed run is the one it
 // dispatched.
 func (s *Service) OnWorkflowRunCompleted(ctx context.Context, repo string) error {
-	return s.resume(ctx, func(tx *store.Tx) ([]*store.Deployment, error) { return tx.WakeAtStep(ctx, repo, stepExecute) })
+	return s.resume(ctx, func(tx *store.Tx) ([]*store.Deployment, error) {
+		woken, err := tx.WakeAtStep(ctx, repo, stepExecute)
+		if err != nil {
+			return nil, err
+		}
+		smoke, err := tx.WakeAtStep(ctx, repo, stepSmokeWorkflow)
+		return append(woken, smoke...), err
+	})
 }
 
 // resume enqueues the current step of the waiting deployments wake claims,

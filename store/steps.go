@@ -83,7 +83,7 @@ func (s *Store) UpdateStep(ctx context.Context, st Step) error {
 func (s *Store) RunClaimed(ctx context.Context, repo string, runID, deploymentID int64, idx int) (bool, error) {
 	var n int
 	err := s.view().queryRow(ctx, `SELECT COUNT(*) FROM steps JOIN deployments ON deployments.id = steps.deployment_id
-		WHERE deployments.repo = $1 AND steps.name = 'execute' AND (steps.result LIKE $2 OR steps.result LIKE $3)
+		WHERE deployments.repo = $1 AND steps.name IN ('execute', 'smoke-workflow') AND (steps.result LIKE $2 OR steps.result LIKE $3)
 		AND NOT (steps.deployment_id = $4 AND steps.idx = $5)`,
 		repo, fmt.Sprintf(`%%"run_id":%d,%%`, runID), fmt.Sprintf(`%%"run_id":%d}%%`, runID), deploymentID, idx).Scan(&n)
 	if err != nil {
