@@ -154,7 +154,7 @@ func (s *Server) repository(w http.ResponseWriter, r *http.Request, v *viewer) {
 	s.render(w, "repository", page{Viewer: v, Title: repo, Data: map[string]any{
 		"Repo": repo, "Rows": rows, "Environments": envs, "Cells": cells, "States": states, "Filter": f, "Next": next,
 		"Delivery": delivery,
-		"CSRF": v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
+		"CSRF":     v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
 	}})
 }
 
