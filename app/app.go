@@ -179,6 +179,7 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	}
 	a.intake = newGroupCommit(st)
 	m.observeIntake(a.intake, a.watch)
+	m.observeDora(st, a.now, logger)
 	return a, nil
 }
 

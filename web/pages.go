@@ -134,6 +134,11 @@ func (s *Server) repository(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.fail(w, err)
 		return
 	}
+	delivery, err := s.delivery(r.Context(), repo)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	next := ""
 	if len(rows) > historyPage {
 		rows = rows[:historyPage]
@@ -148,7 +153,8 @@ func (s *Server) repository(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	s.render(w, "repository", page{Viewer: v, Title: repo, Data: map[string]any{
 		"Repo": repo, "Rows": rows, "Environments": envs, "Cells": cells, "States": states, "Filter": f, "Next": next,
-		"CSRF": v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
+		"Delivery": delivery,
+		"CSRF":     v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
 	}})
 }
 
