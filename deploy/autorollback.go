@@ -32,20 +32,7 @@ func (r *run) autoRollback(ctx context.Context) error {
 		r.notes = append(r.notes, "no automatic rollback: nothing was live before")
 		return nil
 	}
-	req := rollbackRequest(d, r.env, target, target)
-	req.Trigger, req.RequestedBy, req.PRNumber = "automatic", d.RequestedBy, d.PRNumber
-	req.RequestKey = fmt.Sprintf("auto-rollback-of:%d", d.ID)
-	req.Context.DefaultBranch = r.rc.DefaultBranch
-	req.Context.Cause = &RollbackCause{DeploymentID: d.ID, Reason: d.Reason, LogURL: r.svc.logURL(d.ID)}
-	for _, g := range r.gateResults() {
-		if g.Gate == "permission" {
-			req.Permission = g // the requester's, checked when they asked
-		}
-	}
-	if req.Permission.Gate == "" {
-		req.Permission = checks.Result{Gate: "permission", Verdict: checks.Pass, Reason: "automatic rollback of #" + fmt.Sprint(d.ID)}
-	}
-	next, steps, err := r.svc.prepare(req)
+	next, steps, err := r.svc.prepare(r.automaticRollback(target, d.Reason))
 	var pe permanentError
 	if errors.As(err, &pe) {
 		r.notes = append(r.notes, "no automatic rollback: "+pe.Error())
@@ -54,18 +41,12 @@ func (r *run) autoRollback(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("prepare the automatic rollback: %w", err)
 	}
-	recordEnd := r.finishTxHook
-	r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
-		if recordEnd != nil {
-			if err := recordEnd(ctx, tx); err != nil {
-				return err
-			}
-		}
+	r.inFinishTx(func(ctx context.Context, tx *store.Tx) error {
 		if _, _, err := startTx(ctx, tx, next, steps); err != nil {
 			return fmt.Errorf("start the automatic rollback: %w", err)
 		}
 		return nil
-	}
+	})
 	r.notes = append(r.notes, "rolling back automatically to "+short(target))
 	return nil
 }
@@ -94,4 +75,23 @@ func (r *run) undone() bool {
 		}
 	}
 	return ran
+}
+
+// automaticRollback is the request that rolls r's deployment back to
+// target because of reason, on behalf of the person who deployed it (their
+// permission result, checked when they asked).
+func (r *run) automaticRollback(target, reason string) Request {
+	d := r.d
+	req := rollbackRequest(d, r.env, target, target)
+	req.Trigger, req.RequestedBy, req.PRNumber = "automatic", d.RequestedBy, d.PRNumber
+	req.RequestKey = fmt.Sprintf("auto-rollback-of:%d", d.ID)
+	req.Context.DefaultBranch = r.rc.DefaultBranch
+	req.Context.Cause = &RollbackCause{DeploymentID: d.ID, Reason: reason, LogURL: r.svc.logURL(d.ID)}
+	req.Permission = checks.Result{Gate: "permission", Verdict: checks.Pass, Reason: "automatic rollback of #" + fmt.Sprint(d.ID)}
+	for _, g := range r.gateResults() {
+		if g.Gate == "permission" {
+			req.Permission = g
+		}
+	}
+	return req
 }

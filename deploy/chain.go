@@ -42,18 +42,12 @@ func (r *run) chain(ctx context.Context) error {
 		case err != nil:
 			return fmt.Errorf("chain to %s: %w", r.rc.Then[0], err)
 		default:
-			recordEnd := r.finishTxHook
-			r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
-				if recordEnd != nil {
-					if err := recordEnd(ctx, tx); err != nil {
-						return err
-					}
-				}
+			r.inFinishTx(func(ctx context.Context, tx *store.Tx) error {
 				if _, _, err := startTx(ctx, tx, next, steps); err != nil {
 					return fmt.Errorf("chain to %s: %w", next.Environment, err)
 				}
 				return nil
-			}
+			})
 			return nil
 		}
 	}

@@ -203,3 +203,17 @@ func (r *run) lastNotices(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// inFinishTx adds fn to the transaction that records the deployment's end
+// (after what is already there): what starts with the end commits with it.
+func (r *run) inFinishTx(fn func(ctx context.Context, tx *store.Tx) error) {
+	before := r.finishTxHook
+	r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
+		if before != nil {
+			if err := before(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return fn(ctx, tx)
+	}
+}

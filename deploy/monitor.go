@@ -88,18 +88,12 @@ func (r *run) startMonitor(ctx context.Context) error {
 	r.notes = append(r.notes, "monitoring until "+now.Add(mon.Duration.Duration).UTC().Format("15:04 UTC"))
 	m := store.Monitor{DeploymentID: r.d.ID, Repo: r.d.Repo, Environment: r.d.Environment, StartedAt: now,
 		EndsAt: now.Add(mon.Duration.Duration), ReportedAt: now, Labels: mon.IssueLabels}
-	recordEnd := r.finishTxHook
-	r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
-		if recordEnd != nil {
-			if err := recordEnd(ctx, tx); err != nil {
-				return err
-			}
-		}
+	r.inFinishTx(func(ctx context.Context, tx *store.Tx) error {
 		if err := tx.StartMonitor(ctx, m); err != nil {
 			return err
 		}
 		return tx.Enqueue(ctx, MonitorTickArgs{DeploymentID: r.d.ID}, &river.InsertOpts{ScheduledAt: time.Now().Add(mon.Interval.Duration)})
-	}
+	})
 	return nil
 }
 
@@ -107,22 +101,11 @@ func (r *run) startMonitor(ctx context.Context) error {
 // a breach, or — at most every monitorReportEvery — progress on its check
 // run; then it sets the next timer.
 func (s *Service) monitorTick(ctx context.Context, id int64) error {
-	m, err := s.Store.Monitor(ctx, id)
+	m, r, err := s.monitorRun(ctx, id)
 	if err != nil || m.State != store.MonitorWatching {
 		return err
 	}
-	d, err := s.Store.Deployment(ctx, id)
-	if err != nil {
-		return err
-	}
-	steps, err := s.Store.Steps(ctx, id)
-	if err != nil {
-		return err
-	}
-	r, err := s.newRun(ctx, d, steps, &steps[len(steps)-1])
-	if err != nil {
-		return err
-	}
+	steps := r.steps
 	now := s.now()
 	end := func(state, reason string) error {
 		return s.Store.InTx(ctx, func(tx *store.Tx) error {
@@ -207,23 +190,11 @@ func (r *run) analysisBaseline() map[string]*float64 {
 // rollback (on_failure: rollback, or rollback.automatic) or one reply to
 // the deployer (notify).
 func (s *Service) reportMonitorEnd(ctx context.Context, id int64) error {
-	m, err := s.Store.Monitor(ctx, id)
+	m, r, err := s.monitorRun(ctx, id)
 	if err != nil {
 		return err
 	}
-	d, err := s.Store.Deployment(ctx, id)
-	if err != nil {
-		return err
-	}
-	steps, err := s.Store.Steps(ctx, id)
-	if err != nil {
-		return err
-	}
-	finish := &steps[len(steps)-1]
-	r, err := s.newRun(ctx, d, steps, finish)
-	if err != nil {
-		return err
-	}
+	d, finish := r.d, r.st
 	window := humanDuration(m.EndsAt.Sub(m.StartedAt))
 	conclusion, title, line := "success", "overall_status=PASS · monitored "+window+", all normal", "monitoring passed: "+window+", all normal"
 	switch m.State {
@@ -282,17 +253,7 @@ func (s *Service) monitorRollback(ctx context.Context, r *run, m *store.Monitor)
 	if err != nil || target == "" {
 		return err
 	}
-	req := rollbackRequest(d, r.env, target, target)
-	req.Trigger, req.RequestedBy, req.PRNumber = "automatic", d.RequestedBy, d.PRNumber
-	req.RequestKey = fmt.Sprintf("auto-rollback-of:%d", d.ID)
-	req.Context.DefaultBranch = r.rc.DefaultBranch
-	req.Context.Cause = &RollbackCause{DeploymentID: d.ID, Reason: "monitor breach: " + m.Reason, LogURL: s.logURL(d.ID)}
-	for _, g := range r.gateResults() {
-		if g.Gate == "permission" {
-			req.Permission = g
-		}
-	}
-	_, _, err = s.Start(ctx, req)
+	_, _, err = s.Start(ctx, r.automaticRollback(target, "monitor breach: "+m.Reason))
 	var pe permanentError
 	if errors.As(err, &pe) {
 		r.log.Warn().Err(err).Msg("no automatic rollback after the monitor breach")
@@ -368,4 +329,23 @@ func (r *run) supersedeMonitors(ctx context.Context, tx *store.Tx) error {
 		}
 	}
 	return nil
+}
+
+// monitorRun loads deployment id's monitor and a run on its finish step
+// (the window's writes belong to no step of their own).
+func (s *Service) monitorRun(ctx context.Context, id int64) (*store.Monitor, *run, error) {
+	m, err := s.Store.Monitor(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := s.Store.Deployment(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	steps, err := s.Store.Steps(ctx, id)
+	if err != nil || len(steps) == 0 {
+		return nil, nil, fmt.Errorf("steps of deployment %d: %w", id, err)
+	}
+	r, err := s.newRun(ctx, d, steps, &steps[len(steps)-1])
+	return m, r, err
 }

@@ -118,13 +118,5 @@ func (r *run) notifyEnd() {
 	case r.d.Task == TaskRollback:
 		event = config.NotifyRolledBack
 	}
-	recordEnd := r.finishTxHook
-	r.finishTxHook = func(ctx context.Context, tx *store.Tx) error {
-		if recordEnd != nil {
-			if err := recordEnd(ctx, tx); err != nil {
-				return err
-			}
-		}
-		return notify(ctx, tx, r.d, r.env, event, detail)
-	}
+	r.inFinishTx(func(ctx context.Context, tx *store.Tx) error { return notify(ctx, tx, r.d, r.env, event, detail) })
 }
