@@ -105,3 +105,43 @@ func TestCanaryAnalysisRunsThroughThePause(t *testing.T) {
 		t.Errorf("calls = %s", got)
 	}
 }
+
+// on_no_data: pause — the metric answers nothing: the analysis is
+// inconclusive and waits; `/promote` accepts the missing data and the
+// deployment goes on.
+func TestAnalysisWithoutDataWaitsForPromote(t *testing.T) {
+	api, err := loopback.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data":{}}`)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(api.Close)
+	s := newStory(t, `environments:
+  staging:
+    executor: { webhook: { url: TARGET/hooks/staging } }
+    verify:
+      metrics:
+        count: 1
+        on_no_data: pause
+        queries: [{ name: errors, web: { url: `+api.URL+`/rate, json_path: data.error_rate }, max: 0.05 }]
+`)
+	s.Repo.SetPermission("walt", "write")
+	pr, _ := s.openPR("feature/x", "walt")
+	s.comment(pr, "walt", "/deploy staging")
+	err = s.Sim.WaitFor(s.ctx, func() bool {
+		c := s.deploybotComments(pr)
+		return len(c) > 0 && strings.Contains(c[0], "no data, waiting for Promote or Abort")
+	})
+	if err != nil {
+		t.Fatalf("the analysis never waited: %v", err)
+	}
+	s.settle()
+	if n := len(s.Sim.Deployments(SandboxRepoFull)); n != 1 || s.Sim.Deployments(SandboxRepoFull)[0].LatestState() != "in_progress" {
+		t.Fatalf("deployment while inconclusive: %v", summarize(s.Sim.Deployments(SandboxRepoFull)))
+	}
+	s.comment(pr, "walt", "/promote staging")
+	if d := s.deploymentsFinished(1)[0]; d.LatestState() != "success" {
+		t.Errorf("after Promote the deployment ended %s", d.LatestState())
+	}
+}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,11 +33,32 @@ func (s *story) monitorEnded(sha, env string) githubsim.CheckRun {
 // while it lasts and completes at the end; the window costs at most five
 // GitHub writes.
 func TestQuietMonitoringWindowIsCheap(t *testing.T) {
+	for _, tc := range []struct {
+		window, step time.Duration
+		budget       int
+	}{{20 * time.Minute, 5 * time.Minute, 5}, {60 * time.Minute, 10 * time.Minute, 10}} {
+		t.Run(humanMinutes(tc.window), func(t *testing.T) { quietWindow(t, tc.window, tc.step, tc.budget) })
+	}
+}
+
+func humanMinutes(d time.Duration) string { return fmt.Sprintf("%dm", int(d.Minutes())) }
+
+// windowText is a window as deploybot writes it (20m, 1h).
+func windowText(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return humanMinutes(d)
+}
+
+// quietWindow runs a window of length window, deploybot's clock moving
+// step at each look, and holds its writes to budget.
+func quietWindow(t *testing.T, window, step time.Duration, budget int) {
 	clk := &clock{}
 	s := newStoryAt(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
-    monitor: { duration: 20m, interval: 1s }
+    monitor: { duration: `+humanMinutes(window)+`, interval: 1s }
     verify:
       timeout: 3s
       health: [{ url: TARGET/healthz/production, status: 200, interval: 1s }]
@@ -49,34 +71,34 @@ func TestQuietMonitoringWindowIsCheap(t *testing.T) {
 		t.Fatalf("deployment ended %s", d.LatestState())
 	}
 	cr := s.checkRun(sha, "deploy/production")
-	if cr.Status != "in_progress" || !strings.HasPrefix(cr.Output.Title, "overall_status=PASS · monitoring 0 of 20m") {
+	if cr.Status != "in_progress" || !strings.HasPrefix(cr.Output.Title, "overall_status=PASS · monitoring 0 of "+windowText(window)) {
 		t.Fatalf("check run during the window: %s %q", cr.Status, cr.Output.Title)
 	}
 	before := countWrites(s.Sim.Requests()).total
 
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() { // five minutes pass at every look
+	go func() { // step passes at every look
 		for {
 			_, probed := s.Target.Probes()
 			select {
 			case <-probed:
-				clk.Advance(5 * time.Minute)
+				clk.Advance(step)
 			case <-stop:
 				return
 			}
 		}
 	}()
 	cr = s.monitorEnded(sha, "production")
-	if cr.Conclusion != "success" || cr.Output.Title != "overall_status=PASS · monitored 20m, all normal" || len(cr.Actions) != 0 {
+	if cr.Conclusion != "success" || cr.Output.Title != "overall_status=PASS · monitored "+windowText(window)+", all normal" || len(cr.Actions) != 0 {
 		t.Errorf("check run after the window: %s %q %v", cr.Conclusion, cr.Output.Title, actionIDs(cr))
 	}
 	w := countWrites(s.Sim.Requests())
-	t.Logf("quiet 20-minute window: %d writes (%s)", w.total-before, w)
-	if n := w.total - before; n > 5 {
-		t.Errorf("the quiet window made %d writes, budget 5", n)
+	t.Logf("quiet %s window: %d writes (%s)", window, w.total-before, w)
+	if n := w.total - before; n > budget {
+		t.Errorf("the quiet window made %d writes, budget %d", n, budget)
 	}
-	contains(t, "the record", s.deploybotComments(pr)[0], "monitoring passed: 20m, all normal")
+	contains(t, "the record", s.deploybotComments(pr)[0], "monitoring passed: "+windowText(window)+", all normal")
 	if last := s.Sim.Deployments(SandboxRepoFull)[0].LatestState(); last != "success" {
 		t.Errorf("deployment status after a quiet window = %s", last)
 	}

@@ -62,6 +62,9 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 		st.Inconclusive = false // Promote: the missing data is accepted
 	}
 	failed, noData := r.measureOnce(ctx, &st, now)
+	if r.d.Promoted == r.st.Index {
+		noData = false // someone accepted the missing data for this analysis
+	}
 	n := len(st.Measurements)
 	if len(failed) > 0 {
 		reason := "analysis failed: " + strings.Join(failed, "; ")
@@ -70,6 +73,13 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 	if noData {
 		st.Inconclusive = true
 		detail := fmt.Sprintf("measurement %d of %d: no data, waiting for Promote or Abort", n, m.Count)
+		// A real wait for a person: the status and the record say so.
+		r.st.Detail = detail
+		err := together(func() error { return r.status(ctx, "in_progress", "Analysis inconclusive (no data): waiting for Promote or Abort") },
+			func() error { return r.updateComment(ctx) })
+		if err != nil {
+			return outcome{}, err
+		}
 		return outcome{kind: outcomeAwait, result: st, detail: detail}, nil
 	}
 	if n < m.Count {
