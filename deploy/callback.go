@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/deploybot/deploybot/config"
 	"github.com/deploybot/deploybot/store"
@@ -143,12 +142,7 @@ func (s *Service) OnExecutorCallback(ctx context.Context, cb ExecutorCallback) (
 		if err != nil {
 			return err
 		}
-		for _, d := range woken {
-			if err := tx.Enqueue(ctx, StepArgs{DeploymentID: d.ID, Step: d.Step}, stepOpts(time.Time{})); err != nil {
-				return err
-			}
-		}
-		return nil
+		return enqueueCurrentSteps(ctx, tx, woken)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("executor callback for deployment %d step %d: %w", cb.step.id, cb.step.idx, err)

@@ -73,13 +73,19 @@ func (s *Service) resume(ctx context.Context, wake func(tx *store.Tx) ([]*store.
 		if err != nil {
 			return err
 		}
-		for _, d := range woken {
-			if err := tx.Enqueue(ctx, StepArgs{DeploymentID: d.ID, Step: d.Step}, stepOpts(time.Time{})); err != nil {
-				return err
-			}
-		}
-		return nil
+		return enqueueCurrentSteps(ctx, tx, woken)
 	})
+}
+
+// enqueueCurrentSteps enqueues, in tx, the current step of each deployment
+// a wake claimed.
+func enqueueCurrentSteps(ctx context.Context, tx *store.Tx, woken []*store.Deployment) error {
+	for _, d := range woken {
+		if err := tx.Enqueue(ctx, StepArgs{DeploymentID: d.ID, Step: d.Step}, stepOpts(time.Time{})); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PullRequestHead says a pull request's head moved to SHA.
