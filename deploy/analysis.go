@@ -75,7 +75,9 @@ func (r *run) analysis(ctx context.Context) (outcome, error) {
 		detail := fmt.Sprintf("measurement %d of %d: no data, waiting for Promote or Abort", n, m.Count)
 		// A real wait for a person: the status and the record say so.
 		r.st.Detail = detail
-		err := together(func() error { return r.status(ctx, "in_progress", "Analysis inconclusive (no data): waiting for Promote or Abort") },
+		err := together(func() error {
+			return r.status(ctx, "in_progress", "Analysis inconclusive (no data): waiting for Promote or Abort")
+		},
 			func() error { return r.updateComment(ctx) })
 		if err != nil {
 			return outcome{}, err
