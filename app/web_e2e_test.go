@@ -230,3 +230,38 @@ func TestUnlockButtonIsTheUnlockCommand(t *testing.T) {
 		}
 	})
 }
+
+// A canary of production waits for Promote; the dashboard offers Promote
+// and Abort on it, and pressing Promote there is `/promote production` by
+// the signed-in user: a reader's press is refused, a writer's goes on.
+func TestPromoteFromTheDashboard(t *testing.T) {
+	s := newStory(t, canaryConfig)
+	s.Repo.SetPermission("alice", "write")
+	s.Repo.SetPermission("rita", "read")
+	pr, _ := s.openPR("feature/search", "alice")
+	s.comment(pr, "alice", "/deploy production")
+	s.paused()
+	promote := "/acme/shop/environments/production/promote"
+
+	rita := s.signIn("rita")
+	page := rita.sees("/")
+	contains(t, "dashboard", page, `action="`+promote+`"`)
+	contains(t, "dashboard", page, `action="/acme/shop/environments/production/abort"`)
+	status, body := rita.post(promote, url.Values{"csrf": {csrf(t, page)}})
+	if status != http.StatusOK || !strings.Contains(body, "you can&#39;t promote the deployment to `production`") {
+		t.Fatalf("a reader's Promote: %d\n%s", status, body)
+	}
+	if got := calls(s.Target); got != "deploy@10,deploy@50" {
+		t.Fatalf("a reader's Promote moved the canary: %s", got)
+	}
+
+	alice := s.signIn("alice")
+	status, body = alice.post(promote, url.Values{"csrf": {csrf(t, alice.sees("/"))}})
+	if status != http.StatusOK || !strings.Contains(body, "Promoted") {
+		t.Fatalf("alice's Promote: %d\n%s", status, body)
+	}
+	if d := s.deploymentsFinished(1)[0]; d.LatestState() != "success" {
+		t.Fatalf("canary ended %s", d.LatestState())
+	}
+	contains(t, "the record", s.deploybotComments(pr)[0], "promoted by @alice")
+}

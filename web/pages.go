@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/deploybot/deploybot/deploy"
@@ -184,11 +185,13 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, v *viewer) {
 		"D": d, "Steps": rec.Steps, "Gates": rec.Gates, "Output": deploy.ExecutorOutputs(rec)}})
 }
 
-// unlock is an environment's Unlock button: `/unlock <env>` by the viewer,
-// with the same checks. It needs the page's CSRF token.
-func (s *Server) unlock(w http.ResponseWriter, r *http.Request, v *viewer) {
+// envAction is an environment's Unlock, Promote or Abort button: the
+// comment command (`/unlock <env>`, `/promote <env>`, `/abort <env>`) by
+// the viewer, with the same checks. It needs the page's CSRF token.
+func (s *Server) envAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 	repo, ok := v.canRead(r.PathValue("owner") + "/" + r.PathValue("repo"))
-	if !ok || s.c.Deploy == nil {
+	action := r.PathValue("action")
+	if !ok || s.c.Deploy == nil || (action != "unlock" && action != deploy.ActionPromote && action != deploy.ActionAbort) {
 		s.notFound(w, r, v)
 		return
 	}
@@ -199,12 +202,18 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request, v *viewer) {
 	env := r.PathValue("env")
 	ctx, cancel := withTimeout(r.Context())
 	defer cancel()
-	msg, err := s.c.Deploy.Unlock(ctx, repo, env, v.Login)
+	var msg string
+	var err error
+	if action == "unlock" {
+		msg, err = s.c.Deploy.Unlock(ctx, repo, env, v.Login)
+	} else {
+		msg, err = s.c.Deploy.Intervene(ctx, repo, env, v.Login, action)
+	}
 	if err != nil {
 		// GitHub's answers are not echoed into logs: its status only.
-		s.c.Logger.Warn().Int("github_status", statusOf(err)).Str("repo", repo).Msg("unlock from the web failed")
-		http.Error(w, "could not unlock; try again", http.StatusBadGateway)
+		s.c.Logger.Warn().Int("github_status", statusOf(err)).Str("repo", repo).Str("action", action).Msg("action from the web failed")
+		http.Error(w, "could not "+action+"; try again", http.StatusBadGateway)
 		return
 	}
-	s.render(w, "message", page{Viewer: v, Title: "Unlock " + env, Message: msg})
+	s.render(w, "message", page{Viewer: v, Title: strings.ToUpper(action[:1]) + action[1:] + " " + env, Message: msg})
 }

@@ -110,7 +110,7 @@ func New(c Config) (*Server, error) {
 	s.mux.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
 	s.mux.HandleFunc("GET /{owner}/{repo}", s.signedIn(s.repository))
 	s.mux.HandleFunc("GET /{owner}/{repo}/deployments/{id}", s.signedIn(s.record))
-	s.mux.HandleFunc("POST /{owner}/{repo}/environments/{env}/unlock", s.signedIn(s.unlock))
+	s.mux.HandleFunc("POST /{owner}/{repo}/environments/{env}/{action}", s.signedIn(s.envAction))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r, nil) })
 	return s, nil
 }
