@@ -83,19 +83,7 @@ func TestAllGatesDeployAPIEconomy(t *testing.T) {
 		t.Errorf("executor calls = %s; the migrations backup hook must run right before the production deploy", got)
 	}
 
-	total, ops := 0, map[string]int{}
-	for _, r := range s.Sim.Requests() {
-		if r.Operation == "apps/create-installation-access-token" {
-			continue
-		}
-		total++
-		ops[r.Operation]++
-	}
-	var lines []string
-	for op, n := range ops {
-		lines = append(lines, fmt.Sprintf("%s=%d", op, n))
-	}
-	sort.Strings(lines)
+	total, ops, lines := requestsByOperation(s.Sim.Requests())
 	t.Logf("production deploy with all gates: %d requests: %s", total, strings.Join(lines, " "))
 	// 10 gate check runs + the summary are the bulk; the gates' own reads
 	// are one page each here. The budget catches a gate that reads twice.
@@ -207,4 +195,22 @@ func TestSixGatesDeployWrites(t *testing.T) {
 		t.Errorf("check run writes = %d created, %d updated; want 6 gates + summary created, the summary completed",
 			w.ops["checks/create"], w.ops["checks/update"])
 	}
+}
+
+// requestsByOperation counts the REST requests other than the token
+// exchange, by operation, with the counts as sorted "op=n" lines.
+func requestsByOperation(reqs []githubsim.Request) (total int, ops map[string]int, lines []string) {
+	ops = map[string]int{}
+	for _, r := range reqs {
+		if r.Operation == "apps/create-installation-access-token" {
+			continue
+		}
+		total++
+		ops[r.Operation]++
+	}
+	for op, n := range ops {
+		lines = append(lines, fmt.Sprintf("%s=%d", op, n))
+	}
+	sort.Strings(lines)
+	return total, ops, lines
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 
@@ -364,19 +363,7 @@ func TestCanaryAPIEconomy(t *testing.T) {
 	s.Sim.PressRequestedAction(SandboxRepoFull, s.checkRun(sha, "deploy/production").ID, "maya", "promote")
 	s.deploymentsFinished(1)
 
-	total, ops := 0, map[string]int{}
-	for _, r := range s.Sim.Requests() {
-		if r.Operation == "apps/create-installation-access-token" {
-			continue
-		}
-		total++
-		ops[r.Operation]++
-	}
-	var lines []string
-	for op, n := range ops {
-		lines = append(lines, fmt.Sprintf("%s=%d", op, n))
-	}
-	sort.Strings(lines)
+	total, _, lines := requestsByOperation(s.Sim.Requests())
 	w := countWrites(s.Sim.Requests())
 	t.Logf("3-step canary with one pause for Promote: %d requests (%d before the pause), %d writes: %s", total, paused, w.total, strings.Join(lines, " "))
 	// A plain deploy is 16 requests and 10 writes; the pause adds its status,

@@ -78,6 +78,7 @@ func TestInvalid(t *testing.T) {
 		{"health status", env(hook + "    verify:\n      health:\n        - { url: https://s.example.com, status: 700 }\n"), 6, "status: status must be an HTTP status (100..599)"},
 		{"health without url", env(hook + "    verify:\n      health:\n        - { status: 200 }\n"), 6, "url is required"},
 		{"health not a list", env(hook + "    verify: { health: https://s.example.com }\n"), 4, "expected a list"},
+		{"web metric with a baseline", env(hook + "    verify:\n      metrics:\n        queries:\n          - { name: e, web: { url: https://w.example.com/h, json_path: a.b }, baseline: { max_increase: 20% } }\n"), 7, "a web metric has no past values to compare with"},
 		{"metric without bounds", env(hook + "    verify:\n      metrics:\n        prometheus: https://p.example.com\n        queries:\n          - { name: errors, query: up }\n"), 8, "queries[0]: metric query needs max, min or baseline"},
 		{"metric min above max", env(hook + "    verify:\n      metrics:\n        prometheus: https://p.example.com\n        queries: [{ name: e, query: up, min: 2, max: 1 }]\n"), 7, "min: min must not be greater than max"},
 		{"bad on_failure", env(hook + "    monitor: { duration: 10m, on_failure: panic }\n"), 4, "on_failure: unknown value: expected one of notify, rollback"},

@@ -134,6 +134,8 @@ func (d *decoder) parseMetrics(n *yaml.Node, path string) *Metrics {
 			d.addf(q.at("query"), q.sub("query"), "query (a PromQL expression) or web: { url, json_path } is required")
 		case mq.Web != nil && mq.Query != "":
 			d.addf(q.at("web"), q.sub("web"), "a metric query has either query or web, not both")
+		case mq.Web != nil && mq.Baseline != nil:
+			d.addf(q.at("baseline"), q.sub("baseline"), "a web metric has no past values to compare with: use max/min, or a PromQL query for a baseline")
 		case mq.Query != "" && m.Prometheus == "":
 			d.addf(o.at("prometheus"), o.sub("prometheus"), "prometheus (the server's URL) is required for PromQL queries")
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -191,7 +192,7 @@ func metricsTable(steps []store.Step) string {
 		for name := range a.Measurements[0].Values {
 			names = append(names, name)
 		}
-		sortStrings(names)
+		slices.Sort(names)
 		var b strings.Builder
 		b.WriteString("\n**Metrics**\n\n| metric | condition | baseline | measurements | result |\n|---|---|---|---|---|\n")
 		for _, name := range names {
@@ -228,12 +229,4 @@ func metricsTable(steps []store.Step) string {
 		return b.String()
 	}
 	return ""
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }

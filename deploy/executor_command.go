@@ -60,7 +60,7 @@ func (r *run) executeCommand(ctx context.Context, spec ExecSpec) (outcome, error
 	}
 	res, err := r.svc.Commands.Run(ctx, cfg.Argv, stdin, env, cfg.Timeout.Duration)
 	if err != nil {
-		return fail("the command could not be started: " + err.Error()), nil
+		return fail("the command could not be started (" + err.Error() + "): check executor.command.argv in .github/deploy.yml and that the program exists on the deploybot host"), nil
 	}
 	switch {
 	case res.TimedOut:

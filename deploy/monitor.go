@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/deploybot/deploybot/config"
+	"github.com/deploybot/deploybot/internal/egress"
 	"github.com/deploybot/deploybot/store"
 	"github.com/deploybot/deploybot/verify"
 )
@@ -105,7 +106,6 @@ func (s *Service) monitorTick(ctx context.Context, id int64) error {
 	if err != nil || m.State != store.MonitorWatching {
 		return err
 	}
-	steps := r.steps
 	now := s.now()
 	end := func(state, reason string) error {
 		return s.Store.InTx(ctx, func(tx *store.Tx) error {
@@ -125,7 +125,6 @@ func (s *Service) monitorTick(ctx context.Context, id int64) error {
 	if now.Sub(m.ReportedAt) >= monitorReportEvery {
 		title := fmt.Sprintf("overall_status=PASS · monitoring %s of %s, all normal",
 			humanDuration(now.Sub(m.StartedAt).Truncate(time.Minute)), humanDuration(m.EndsAt.Sub(m.StartedAt)))
-		r.st = &steps[len(steps)-1]
 		if err := r.setButtons(ctx, title, r.monitorActions()...); err != nil && !permanent(err) {
 			return err
 		}
@@ -151,7 +150,7 @@ func (r *run) monitorActions() []*github.CheckRunAction {
 func (r *run) monitorBreach(ctx context.Context) string {
 	for _, hc := range r.env.Verify.Health {
 		if ok, last, _ := r.svc.probe(ctx, hc); !ok {
-			return "health check " + hc.URL + " " + last
+			return "health check " + egress.Redact(hc.URL) + " " + last // its query may hold a token
 		}
 	}
 	m := r.env.Verify.Metrics

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,7 +175,7 @@ func (r *run) smokeRequest(ctx context.Context, sc config.SmokeCheck, res *smoke
 		res.Failure = "the body is not JSON"
 		return
 	}
-	for _, path := range sortedKeys(sc.JSON) {
+	for _, path := range slices.Sorted(maps.Keys(sc.JSON)) {
 		if miss := jsonMismatch(gjson.GetBytes(resp.Body, path), sc.JSON[path]); miss != "" {
 			res.Failure = fmt.Sprintf("json %s: want %s, %s", path, quoteJSON(sc.JSON[path]), miss)
 			return
@@ -226,19 +228,6 @@ func quoteJSON(v any) string {
 	return string(b)
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
-}
-
 // smokeCommand runs a command of the flow; exit 0 passes.
 func (r *run) smokeCommand(ctx context.Context, sc config.SmokeCheck, res *smokeResult) {
 	if r.svc.Commands == nil {
@@ -250,7 +239,7 @@ func (r *run) smokeCommand(ctx context.Context, sc config.SmokeCheck, res *smoke
 	out, err := r.svc.Commands.Run(ctx, sc.Command.Argv, nil, env, sc.Command.Timeout.Duration)
 	switch {
 	case err != nil:
-		res.Failure = "could not be started: " + err.Error()
+		res.Failure = "could not be started (" + err.Error() + "): check its argv and that the program exists on the deploybot host"
 	case out.TimedOut:
 		res.Failure = "did not finish in time"
 	case !out.OK():
