@@ -30,7 +30,7 @@ type InFlight struct {
 }
 
 // inList returns "$n, $n+1, …" for vals and the args it binds.
-func inList(first int, vals []string) (string, []any) {
+func inList[T any](first int, vals []T) (string, []any) {
 	var b strings.Builder
 	args := make([]any, len(vals))
 	for i, v := range vals {

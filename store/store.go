@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"
 )
 
 // Dialect names the database engine behind a Store.
@@ -33,7 +33,16 @@ type Store struct {
 	pool    *pgxpool.Pool // PostgreSQL
 	queue   queue         // set by StartQueue
 	clock   func() time.Time
+
+	feed       *feed          // what changed, for the pages (changes.go)
+	sqliteFeed *sqliteChanges // SQLite: the connection hooks behind feed
+	stopFeed   context.CancelFunc
+	feedErrors func(error)
 }
+
+// SetFeedErrors makes the change feed report a lost database connection to
+// report (it reconnects by itself); by default such errors are not shown.
+func (s *Store) SetFeedErrors(report func(error)) { s.feedErrors = report }
 
 // SetClock makes the store stamp progress and deadlines with now instead of
 // time.Now (tests move deploybot's clock instead of sleeping).
@@ -62,7 +71,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 			pool.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
-		return &Store{dialect: Postgres, pool: pool}, nil
+		st := &Store{dialect: Postgres, pool: pool, feed: newFeed()}
+		feedCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		st.stopFeed = stop
+		st.feed.start = func() error { return st.listenPostgres(feedCtx) }
+		return st, nil
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite://"), "sqlite:")
 		if path == "" {
@@ -73,10 +86,13 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 			dsn = "file:" + path
 		}
 		dsn += "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-		db, err := sql.Open("sqlite", dsn)
+		connector, err := sqlite.NewConnector(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
+		f := newFeed()
+		changes := newSQLiteChanges(f)
+		db := sql.OpenDB(hookedConnector{Connector: connector, changes: changes})
 		// SQLite allows one writer; River's SQLite driver asks for a single
 		// connection so its maintenance never collides with our writes.
 		db.SetMaxOpenConns(1)
@@ -84,7 +100,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
-		return &Store{dialect: SQLite, sqlDB: db}, nil
+		st := &Store{dialect: SQLite, sqlDB: db, feed: f, sqliteFeed: changes}
+		feedCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		st.stopFeed = stop
+		go changes.run(feedCtx, st)
+		return st, nil
 	}
 }
 
@@ -101,6 +121,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the connections. Stop the queue first.
 func (s *Store) Close() {
+	s.stopFeed()
 	if s.pool != nil {
 		s.pool.Close()
 	}
