@@ -76,8 +76,8 @@ func (sub *Subscription) offer(changes []Change, overflow bool) {
 
 // feed fans the database's changes out to subscribers.
 type feed struct {
-	mu    sync.Mutex
-	subs  map[*Subscription]struct{}
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
 	// start starts the engine's listener on the first subscription; it
 	// returns once changes are heard, so none committed after Subscribe
 	// returns is missed.
