@@ -25,6 +25,7 @@ import (
 	"github.com/deploybot/deploybot/internal/pacer"
 	"github.com/deploybot/deploybot/internal/panics"
 	"github.com/deploybot/deploybot/store"
+	"github.com/deploybot/deploybot/web"
 )
 
 // GitHubCacheBytes bounds each installation client's HTTP cache (ETag
@@ -52,6 +53,7 @@ type App struct {
 	stopLeaseReaper context.CancelFunc
 	// Pacer budgets each installation's writes (GitHub's secondary limits).
 	Pacer *pacer.Pacers
+	web   *web.Server // the pages, once Handler built them
 }
 
 func (a *App) now() time.Time {
@@ -233,6 +235,7 @@ func (a *App) Start(ctx context.Context) error {
 
 // Close stops the queue (waiting for running steps) and the store.
 func (a *App) Close(ctx context.Context) {
+	a.endStreams()
 	a.intake.close() // answers the deliveries still waiting to be stored
 	if a.stopLeaseReaper != nil {
 		a.stopLeaseReaper()
@@ -248,6 +251,7 @@ func (a *App) Close(ctx context.Context) {
 // once (on SQLite, to the next start), then the store closes. SIGTERM — a
 // rolling restart of deploybot itself — ends here.
 func (a *App) Shutdown(ctx context.Context) {
+	a.endStreams()
 	a.intake.close()
 	if a.stopLeaseReaper != nil {
 		a.stopLeaseReaper()

@@ -18,6 +18,7 @@ func Serve(ctx context.Context, s Settings) error {
 		return err
 	}
 	srv := newServer(s.Addr, a.Handler())
+	srv.RegisterOnShutdown(a.endStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	a.Logger.Info().Str("addr", s.Addr).Str("database", string(a.Store.Dialect())).Msg("deploybot serving")

@@ -22,5 +22,14 @@ func (a *App) webHandler() http.Handler {
 		a.Logger.Error().Err(err).Msg("web pages disabled")
 		return http.NotFoundHandler()
 	}
+	a.web = h
 	return h
+}
+
+// endStreams ends the pages' live-update streams, so stopping the HTTP
+// server does not wait for them (browsers reconnect elsewhere).
+func (a *App) endStreams() {
+	if a.web != nil {
+		a.web.EndStreams()
+	}
 }

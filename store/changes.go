@@ -41,6 +41,9 @@ type Subscription struct {
 // Ready is signalled (once per batch) when Take has something.
 func (sub *Subscription) Ready() <-chan struct{} { return sub.ready }
 
+// Closed is closed when the store closes: nothing more will come.
+func (sub *Subscription) Closed() <-chan struct{} { return sub.feed.closed }
+
 // Take returns the changes since the last Take, and whether some were lost
 // (the subscriber should then treat everything as changed).
 func (sub *Subscription) Take() (changes []Change, overflow bool) {
@@ -83,9 +86,21 @@ type feed struct {
 	// returns is missed.
 	start   func() error
 	started bool
+	closed  chan struct{}
 }
 
-func newFeed() *feed { return &feed{subs: map[*Subscription]struct{}{}} }
+func newFeed() *feed { return &feed{subs: map[*Subscription]struct{}{}, closed: make(chan struct{})} }
+
+// close tells every subscriber that the feed ended.
+func (f *feed) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case <-f.closed:
+	default:
+		close(f.closed)
+	}
+}
 
 func (f *feed) add() (*Subscription, error) {
 	sub := &Subscription{feed: f, ready: make(chan struct{}, 1), pending: map[Change]struct{}{}}

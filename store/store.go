@@ -122,6 +122,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the connections. Stop the queue first.
 func (s *Store) Close() {
 	s.stopFeed()
+	s.feed.close()
 	if s.pool != nil {
 		s.pool.Close()
 	}

@@ -22,6 +22,9 @@ type page struct {
 	Title   string
 	Message string
 	Data    any
+	// Live names the repository the page shows ("*": all of them) when it
+	// follows live updates (live.go).
+	Live string
 }
 
 // historyPage is how many deployments a page of history shows.
@@ -97,7 +100,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.fail(w, err)
 		return
 	}
-	s.render(w, "dashboard", page{Viewer: v, Title: "Environments", Data: map[string]any{"Cells": cells, "Repos": len(repos), "CSRF": v.CSRF}})
+	s.render(w, "dashboard", page{Viewer: v, Title: "Environments", Live: "*", Data: map[string]any{"Cells": cells, "Repos": len(repos), "CSRF": v.CSRF}})
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
@@ -152,7 +155,7 @@ func (s *Server) repository(w http.ResponseWriter, r *http.Request, v *viewer) {
 		nq.Set("before", strconv.FormatInt(rows[len(rows)-1].ID, 10))
 		next = "/" + repo + "?" + nq.Encode()
 	}
-	s.render(w, "repository", page{Viewer: v, Title: repo, Data: map[string]any{
+	s.render(w, "repository", page{Viewer: v, Title: repo, Live: repo, Data: map[string]any{
 		"Repo": repo, "Rows": rows, "Environments": envs, "Cells": cells, "States": states, "Filter": f, "Next": next,
 		"Delivery": delivery,
 		"CSRF":     v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
@@ -181,7 +184,7 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	d := rec.Deployment
-	s.render(w, "record", page{Viewer: v, Title: fmt.Sprintf("Deployment %d", d.ID), Data: map[string]any{
+	s.render(w, "record", page{Viewer: v, Title: fmt.Sprintf("Deployment %d", d.ID), Live: repo, Data: map[string]any{
 		"D": d, "Steps": rec.Steps, "Gates": rec.Gates, "Output": deploy.ExecutorOutputs(rec)}})
 }
 

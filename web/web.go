@@ -57,6 +57,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	access map[string]*access // session id -> the repositories the user can read
+
+	streams streams // the open /events streams (live.go)
 }
 
 //go:embed templates/*.html
@@ -68,7 +70,7 @@ var staticFS embed.FS
 // reserved are first path segments GitHub does not allow as owners and
 // deploybot's fixed routes use: never /{owner}/{repo}.
 var reserved = map[string]bool{"api": true, "auth": true, "deployments": true, "metrics": true,
-	"healthz": true, "readyz": true, "static": true, "setup": true, "login": true, "logout": true}
+	"healthz": true, "readyz": true, "static": true, "setup": true, "login": true, "logout": true, "events": true}
 
 // New builds the pages. It fails only on a malformed session key.
 func New(c Config) (*Server, error) {
@@ -81,7 +83,7 @@ func New(c Config) (*Server, error) {
 	if c.HTTP == nil {
 		c.HTTP = &http.Client{Timeout: 30 * time.Second}
 	}
-	s := &Server{c: c, mux: http.NewServeMux(), access: map[string]*access{}}
+	s := &Server{c: c, mux: http.NewServeMux(), access: map[string]*access{}, streams: streams{done: make(chan struct{})}}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -108,6 +110,7 @@ func New(c Config) (*Server, error) {
 	s.mux.HandleFunc("GET /auth/callback", s.callback)
 	s.mux.HandleFunc("POST /auth/logout", s.signedIn(s.logout))
 	s.mux.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
+	s.mux.HandleFunc("GET /events", s.signedIn(s.events))
 	s.mux.HandleFunc("GET /{owner}/{repo}", s.signedIn(s.repository))
 	s.mux.HandleFunc("GET /{owner}/{repo}/deployments/{id}", s.signedIn(s.record))
 	s.mux.HandleFunc("POST /{owner}/{repo}/environments/{env}/{action}", s.signedIn(s.envAction))
@@ -134,7 +137,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func isOwnRoute(p string) bool {
 	switch p {
-	case "/auth/login", "/auth/callback", "/auth/logout":
+	case "/auth/login", "/auth/callback", "/auth/logout", "/events":
 		return true
 	}
 	return strings.HasPrefix(p, "/static/") && !strings.Contains(p[len("/static/"):], "/")
