@@ -26,6 +26,46 @@ func chromium() string {
 	return ""
 }
 
+// needChromium returns the Chromium to drive, or skips the test.
+func needChromium(t *testing.T) string {
+	t.Helper()
+	exe := chromium()
+	if exe == "" {
+		t.Skip("no chromium binary: install Debian's chromium package (apt-get install -y chromium); CI does")
+	}
+	return exe
+}
+
+// startChromium starts a headless Chromium for the test and a directory
+// for its screenshots (kept, so a reviewer can look at them).
+func startChromium(t *testing.T, exe string) (context.Context, string) {
+	t.Helper()
+	shots, err := os.MkdirTemp("", "deploybot-screenshots-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 720))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil { // start Chromium (no deadline: it lives as long as this)
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	return browser, shots
+}
+
+// tab opens another tab of the person's browser (same cookies).
+func (p *person) tab() *person {
+	p.t.Helper()
+	ctx, _ := chromedp.NewContext(p.ctx)
+	if err := chromedp.Do(ctx); err != nil {
+		p.t.Fatal(err)
+	}
+	return &person{t: p.t, s: p.s, ctx: ctx, login: p.login, shots: p.shots}
+}
+
 // person is someone at a browser: a browser context of its own (cookies
 // apart from everyone else's) in one headless Chromium.
 type person struct {
@@ -107,10 +147,7 @@ func (s *story) opens(browser context.Context, login, shots string) *person {
 // deployment on the dashboard, opens its record and the history; Mallory
 // sees neither the repository nor its record, also by direct URL.
 func TestBrowserSignInDashboardAndAccess(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		t.Skip("no chromium binary: install Debian's chromium package (apt-get install -y chromium); CI does")
-	}
+	exe := needChromium(t)
 	s := newStory(t, "")
 	s.Repo.SetPermission("alice", "write")
 	s.Sim.AddRepo(SandboxOwner, "secret", "main").SetPermission("mallory", "read")
@@ -123,20 +160,7 @@ func TestBrowserSignInDashboardAndAccess(t *testing.T) {
 	}
 	record := fmt.Sprintf("/%s/deployments/%d", SandboxRepoFull, rows[0].ID)
 
-	shots, err := os.MkdirTemp("", "deploybot-screenshots-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 720))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil { // start Chromium (no deadline: it lives as long as this)
-		t.Fatalf("start %s: %v", exe, err)
-	}
-
+	browser, shots := startChromium(t, exe)
 	alice := s.opens(browser, "alice", shots)
 	var taken []string
 	t.Run("alice sees her deployment on the dashboard", func(t *testing.T) {
