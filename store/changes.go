@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Change says that something the pages show changed: a deployment, one of
@@ -81,6 +82,7 @@ func (sub *Subscription) offer(changes []Change, overflow bool) {
 type feed struct {
 	mu   sync.Mutex
 	subs map[*Subscription]struct{}
+	open atomic.Int32 // len(subs), read without the lock by the SQLite hooks
 	// start starts the engine's listener on the first subscription; it
 	// returns once changes are heard, so none committed after Subscribe
 	// returns is missed.
@@ -113,12 +115,14 @@ func (f *feed) add() (*Subscription, error) {
 		f.started = true
 	}
 	f.subs[sub] = struct{}{}
+	f.open.Store(int32(len(f.subs)))
 	return sub, nil
 }
 
 func (f *feed) remove(sub *Subscription) {
 	f.mu.Lock()
 	delete(f.subs, sub)
+	f.open.Store(int32(len(f.subs)))
 	f.mu.Unlock()
 }
 
@@ -131,12 +135,6 @@ func (f *feed) publish(changes []Change, overflow bool) {
 	for sub := range f.subs {
 		sub.offer(changes, overflow)
 	}
-}
-
-func (f *feed) subscribers() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.subs)
 }
 
 // Subscribe follows what changes in the store, on this replica and (on

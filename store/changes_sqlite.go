@@ -73,8 +73,8 @@ func (c hookedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // written: it must not touch the database.
 func (c *sqliteChanges) preUpdate(d sqlite.SQLitePreUpdateData) {
 	layout := c.layout.Load()
-	if layout == nil || d.DatabaseName != "main" {
-		return
+	if layout == nil || d.DatabaseName != "main" || c.feed.open.Load() == 0 {
+		return // nobody follows: a write costs one atomic load more
 	}
 	cols, ok := (*layout)[d.TableName]
 	// A deleted deployment, step or monitor is history being pruned, not

@@ -51,7 +51,14 @@
   main.addEventListener("focusout", function () { if (again && !busy) { again = false; schedule(); } });
 
   var source = new EventSource("/events");
-  source.addEventListener("open", function () { if (indicator) indicator.hidden = false; });
+  var opened = false;
+  source.addEventListener("open", function () {
+    if (indicator) indicator.hidden = false;
+    // Back after a lost connection (or the server's periodic access
+    // re-check): what changed meanwhile was not heard, so catch up.
+    if (opened) schedule();
+    opened = true;
+  });
   source.addEventListener("error", function () { if (indicator) indicator.hidden = true; });
   source.addEventListener("change", function (e) {
     var ev;
