@@ -65,4 +65,3 @@ func TestLiveUpdateCost(t *testing.T) {
 		t.Errorf("%d batches for one plain deploy; a page reloads at most once per batch", batches)
 	}
 }
-
