@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -21,12 +22,15 @@ type EnvStatus struct {
 	InFlight          []InFlight  // not ended, oldest first
 	LastFailure       *Deployment // the latest failed deployment
 	Lock              *ManualLock // a /lock in force
+	Monitor           *Monitor    // the live deployment's monitoring window, while it watches
 }
 
 // InFlight is a deployment that has not ended and the step it is at.
 type InFlight struct {
 	*Deployment
-	StepName string // "" while queued or before its first step
+	StepName   string // "" while queued or before its first step
+	StepDetail string // what the step says of itself ("Canary at 50 %: paused for Promote")
+	Weight     *int   // the canary weight the step is at, for canary steps
 }
 
 // inList returns "$n, $n+1, …" for vals and the args it binds.
@@ -85,13 +89,24 @@ func (s *Store) Dashboard(ctx context.Context, repos []string, now time.Time) ([
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	names, err := s.currentSteps(ctx, flying)
+	at, err := s.currentSteps(ctx, flying)
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range flying {
 		c := cell(d.Repo, d.Environment)
-		c.InFlight = append(c.InFlight, InFlight{Deployment: d, StepName: names[d.ID]})
+		f := at[d.ID]
+		f.Deployment = d
+		c.InFlight = append(c.InFlight, f)
+	}
+	watching, err := s.monitorsWhere(ctx, `repo IN (`+in+`) AND state = $`+strconv.Itoa(n), append(append([]any{}, args...), MonitorWatching)...)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard monitors: %w", err)
+	}
+	for _, m := range watching {
+		if c := cells[[2]string{m.Repo, m.Environment}]; c != nil && c.Live != nil && c.Live.ID == m.DeploymentID {
+			c.Monitor = m
+		}
 	}
 	rs, err := s.view().query(ctx, `SELECT `+manualLockColumns+` FROM manual_locks WHERE repo IN (`+in+`) AND `+activeLock(n),
 		append(append([]any{}, args...), millis(now))...)
@@ -122,9 +137,9 @@ func (s *Store) Dashboard(ctx context.Context, repos []string, now time.Time) ([
 	return out, nil
 }
 
-// currentSteps maps each deployment to the name of the step it is at.
-func (s *Store) currentSteps(ctx context.Context, ds []*Deployment) (map[int64]string, error) {
-	out := map[int64]string{}
+// currentSteps reads the step each deployment is at.
+func (s *Store) currentSteps(ctx context.Context, ds []*Deployment) (map[int64]InFlight, error) {
+	out := map[int64]InFlight{}
 	if len(ds) == 0 {
 		return out, nil
 	}
@@ -137,18 +152,26 @@ func (s *Store) currentSteps(ctx context.Context, ds []*Deployment) (map[int64]s
 		fmt.Fprintf(&b, "(deployment_id = $%d AND idx = $%d)", 2*i+1, 2*i+2)
 		args = append(args, d.ID, d.Step)
 	}
-	rs, err := s.view().query(ctx, `SELECT deployment_id, name FROM steps WHERE `+b.String(), args...)
+	rs, err := s.view().query(ctx, `SELECT deployment_id, name, detail, spec FROM steps WHERE `+b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard steps: %w", err)
 	}
 	defer rs.Close()
 	for rs.Next() {
 		var id int64
-		var name string
-		if err := rs.Scan(&id, &name); err != nil {
+		var f InFlight
+		var spec string
+		if err := rs.Scan(&id, &f.StepName, &f.StepDetail, &spec); err != nil {
 			return nil, fmt.Errorf("dashboard steps: %w", err)
 		}
-		out[id] = name
+		// Canary steps (execute and pause) carry the weight they are at.
+		var w struct {
+			Weight *int `json:"weight"`
+		}
+		if json.Unmarshal([]byte(spec), &w) == nil {
+			f.Weight = w.Weight
+		}
+		out[id] = f
 	}
 	return out, rs.Err()
 }

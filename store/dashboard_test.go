@@ -71,3 +71,38 @@ func TestDashboardAndHistory(t *testing.T) {
 		}
 	})
 }
+
+// A canary in flight shows its weight and what its step says; the live
+// deployment shows its monitoring window while it watches.
+func TestDashboardRolloutAndMonitor(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	now := time.Now()
+	live := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/shop", Environment: "production", State: store.StateSuccess, SHA: "live", InstallationID: 1}})[0]
+	next := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/shop", Environment: "production", State: store.StateWaiting, SHA: "next", InstallationID: 1}},
+		store.Step{Name: "pause", Spec: `{"weight":50,"manual":true}`})[0]
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		steps, err := tx.Steps(ctx, next.ID)
+		if err != nil {
+			return err
+		}
+		steps[0].State, steps[0].Detail = store.StateWaiting, "Canary at 50 %: paused for Promote"
+		if err := tx.UpdateStep(ctx, steps[0]); err != nil {
+			return err
+		}
+		return tx.StartMonitor(ctx, store.Monitor{DeploymentID: live.ID, Repo: "acme/shop", Environment: "production", StartedAt: now, EndsAt: now.Add(30 * time.Minute)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cells, err := st.Dashboard(ctx, []string{"acme/shop"}, now)
+	if err != nil || len(cells) != 1 {
+		t.Fatalf("%v %v", cells, err)
+	}
+	c := cells[0]
+	if len(c.InFlight) != 1 || c.InFlight[0].Weight == nil || *c.InFlight[0].Weight != 50 || c.InFlight[0].StepDetail != "Canary at 50 %: paused for Promote" {
+		t.Errorf("in flight %+v", c.InFlight)
+	}
+	if c.Monitor == nil || c.Monitor.DeploymentID != live.ID || !c.Monitor.EndsAt.Equal(now.Add(30*time.Minute).Truncate(time.Millisecond)) {
+		t.Errorf("monitor %+v", c.Monitor)
+	}
+}

@@ -64,9 +64,18 @@ func (s *Store) Monitor(ctx context.Context, id int64) (*Monitor, error) {
 
 // Watching returns repo's monitors still watching.
 func (s *Store) Watching(ctx context.Context, repo string) ([]*Monitor, error) {
-	rs, err := s.view().query(ctx, `SELECT `+monitorColumns+` FROM monitors WHERE repo = $1 AND state = $2 ORDER BY deployment_id`, repo, MonitorWatching)
+	ms, err := s.monitorsWhere(ctx, `repo = $1 AND state = $2`, repo, MonitorWatching)
 	if err != nil {
 		return nil, fmt.Errorf("monitors of %s: %w", repo, err)
+	}
+	return ms, nil
+}
+
+// monitorsWhere reads the monitors matching where, oldest first.
+func (s *Store) monitorsWhere(ctx context.Context, where string, args ...any) ([]*Monitor, error) {
+	rs, err := s.view().query(ctx, `SELECT `+monitorColumns+` FROM monitors WHERE `+where+` ORDER BY deployment_id`, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rs.Close()
 	var out []*Monitor
