@@ -162,19 +162,19 @@ func statusOf(err error) int {
 
 // repositories returns what the session's user can read, from the cache
 // while it is younger than AccessTTL.
-func (s *Server) repositories(ctx context.Context, sess *session) (map[string]string, error) {
+func (s *Server) repositories(ctx context.Context, sess *session) (map[string]string, time.Time, error) {
 	now := s.c.Now()
 	s.mu.Lock()
 	a := s.access[sess.ID]
 	s.mu.Unlock()
 	if a != nil && now.Sub(a.checked) < s.c.AccessTTL {
-		return a.repos, nil
+		return a.repos, a.checked, nil
 	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	repos, err := s.readRepositories(ctx, sess)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -186,7 +186,7 @@ func (s *Server) repositories(ctx context.Context, sess *session) (map[string]st
 		}
 	}
 	s.access[sess.ID] = &access{repos: repos, checked: now}
-	return repos, nil
+	return repos, now, nil
 }
 
 // readRepositories lists the installations' repositories the user can

@@ -38,9 +38,10 @@ type streams struct {
 // browsers reconnect to another replica by themselves).
 func (s *Server) EndStreams() { s.streams.once.Do(func() { close(s.streams.done) }) }
 
-// events is GET /events. A stream lasts AccessTTL at most: the browser then
-// reconnects, and signedIn reads the viewer's repositories again, so a
-// revoked access ends the updates as it ends the pages.
+// events is GET /events. A stream lasts until the viewer's repositories
+// are due to be read from GitHub again (AccessTTL after the last time):
+// the browser then reconnects, and signedIn reads them again, so a revoked
+// access ends the updates as it ends the pages.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, v *viewer) {
 	sub, err := s.c.Store.Subscribe()
 	if err != nil {
@@ -59,7 +60,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if _, err := w.Write([]byte("retry: 2000\n: deploybot live updates\n\n")); err != nil || rc.Flush() != nil {
 		return
 	}
-	end := time.NewTimer(s.c.AccessTTL)
+	// The stream ends when the viewer's repositories are due to be read again.
+	end := time.NewTimer(max(v.checked.Add(s.c.AccessTTL).Sub(s.c.Now()), time.Second))
 	defer end.Stop()
 	idle := time.NewTicker(keepAlive)
 	defer idle.Stop()

@@ -166,7 +166,7 @@ func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *viewer)) h
 			s.toLogin(w, r)
 			return
 		}
-		repos, err := s.repositories(r.Context(), sess)
+		repos, checked, err := s.repositories(r.Context(), sess)
 		if errors.Is(err, errSignedOut) {
 			s.clearCookie(w, sessionCookie)
 			s.toLogin(w, r)
@@ -177,7 +177,7 @@ func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *viewer)) h
 			http.Error(w, "GitHub did not answer; try again in a moment", http.StatusBadGateway)
 			return
 		}
-		h(w, r, &viewer{session: sess, repos: repos, CSRF: s.seal.csrfToken(sess.ID)})
+		h(w, r, &viewer{session: sess, repos: repos, checked: checked, CSRF: s.seal.csrfToken(sess.ID)})
 	}
 }
 
@@ -192,8 +192,9 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
 // viewer is the signed-in user of a request.
 type viewer struct {
 	*session
-	repos map[string]string // lower(full name) -> full name
-	CSRF  string            // the token of this session's forms
+	repos   map[string]string // lower(full name) -> full name
+	checked time.Time         // when GitHub last said which repos
+	CSRF    string            // the token of this session's forms
 }
 
 // canRead returns the repository's full name as GitHub spells it, if the
