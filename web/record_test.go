@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -231,5 +232,36 @@ func TestRecordWithoutVerification(t *testing.T) {
 		if strings.Contains(body, absent) {
 			t.Errorf("the record shows %s", absent)
 		}
+	}
+}
+
+// Rollback is one of the environment actions (it needs the CSRF token
+// like the others); an action that is not one is 404.
+func TestRollbackIsAnEnvironmentAction(t *testing.T) {
+	s, _ := recordServer(t)
+	sess := &session{ID: "sid", Login: "alice", Token: "ghu_x", Expires: time.Now().Add(time.Hour)}
+	s.access[sess.ID] = &access{repos: map[string]string{"acme/shop": "acme/shop"}, checked: s.c.Now()}
+	cookie, err := s.seal.seal(sessionCookie, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/acme/shop/environments/staging/rollback", http.StatusForbidden}, // no CSRF token: refused before anything runs
+		{"/acme/shop/environments/staging/explode", http.StatusNotFound},
+		{"/acme/other/environments/staging/rollback", http.StatusNotFound},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			r := httptest.NewRequest("POST", tc.path, strings.NewReader("back=%2F"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Fatalf("%d, want %d\n%s", w.Code, tc.want, w.Body)
+			}
+		})
 	}
 }
