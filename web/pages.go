@@ -206,6 +206,7 @@ func (s *Server) envAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var refused *deploy.Refusal
 	if errors.As(err, &refused) {
 		p.Message = refused.Reason
+		w.Header().Set("Content-Type", "text/html; charset=utf-8") // headers are sent with the status
 		w.WriteHeader(http.StatusForbidden)
 		s.render(w, "message", p)
 		return
