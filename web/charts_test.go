@@ -9,7 +9,7 @@ import (
 	"github.com/deploybot/deploybot/deploy"
 )
 
-func f(v float64) *float64 { return &v }
+func val(v float64) *float64 { return &v }
 
 // series builds a metric series measured every 30 s from 12:00:00;
 // a nil value is a measurement without data.
@@ -36,7 +36,7 @@ func TestDrawMetric(t *testing.T) {
 	}{
 		{
 			name:     "three values under a max: the max is the top",
-			series:   series([]*float64{f(1), f(3), f(2)}, deploy.Limit{Label: "max 4", Value: 4}),
+			series:   series([]*float64{val(1), val(3), val(2)}, deploy.Limit{Label: "max 4", Value: 4}),
 			segments: []string{"6,58 120,23.3 234,40.7"},
 			points: []chartPoint{{X: 6, Y: 58, Title: "12:00:00: 1"}, {X: 120, Y: 23.3, Title: "12:00:30: 3"},
 				{X: 234, Y: 40.7, Title: "12:01:00: 2"}},
@@ -45,7 +45,7 @@ func TestDrawMetric(t *testing.T) {
 		{
 			name: "a value above its max is a breach above the dashed line",
 			series: func() deploy.MetricSeries {
-				s := series([]*float64{f(0), f(2)}, deploy.Limit{Label: "max 1", Value: 1})
+				s := series([]*float64{val(0), val(2)}, deploy.Limit{Label: "max 1", Value: 1})
 				s.Points[1].Breach = true
 				return s
 			}(),
@@ -56,8 +56,8 @@ func TestDrawMetric(t *testing.T) {
 		{
 			name: "the baseline and its allowance are both drawn",
 			series: func() deploy.MetricSeries {
-				s := series([]*float64{f(10), f(11)}, deploy.Limit{Label: "allowed 12 (baseline 10)", Value: 12})
-				s.Baseline = f(10)
+				s := series([]*float64{val(10), val(11)}, deploy.Limit{Label: "allowed 12 (baseline 10)", Value: 12})
+				s.Baseline = val(10)
 				return s
 			}(),
 			segments: []string{"6,58 234,32"},
@@ -66,7 +66,7 @@ func TestDrawMetric(t *testing.T) {
 		},
 		{
 			name:   "no data breaks the line and is marked at the foot",
-			series: series([]*float64{f(1), nil, f(3), f(2)}),
+			series: series([]*float64{val(1), nil, val(3), val(2)}),
 			// one value alone draws no segment; 3 and 2 join
 			segments: []string{"158,6 234,32"},
 			points:   []chartPoint{{X: 6, Y: 58, Title: "12:00:00: 1"}, {X: 158, Y: 6, Title: "12:01:00: 3"}, {X: 234, Y: 32, Title: "12:01:30: 2"}},
@@ -74,13 +74,13 @@ func TestDrawMetric(t *testing.T) {
 		},
 		{
 			name:     "a flat series sits in the middle",
-			series:   series([]*float64{f(5), f(5)}),
+			series:   series([]*float64{val(5), val(5)}),
 			segments: []string{"6,32 234,32"},
 			points:   []chartPoint{{X: 6, Y: 32, Title: "12:00:00: 5"}, {X: 234, Y: 32, Title: "12:00:30: 5"}},
 		},
 		{
 			name:   "one measurement is centred",
-			series: series([]*float64{f(0.01)}, deploy.Limit{Label: "max 0.05", Value: 0.05}),
+			series: series([]*float64{val(0.01)}, deploy.Limit{Label: "max 0.05", Value: 0.05}),
 			points: []chartPoint{{X: 120, Y: 58, Title: "12:00:00: 0.01"}},
 			lines:  []chartLine{{X2: 240, Y: 6, Label: "max 0.05"}},
 		},

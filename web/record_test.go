@@ -177,7 +177,7 @@ func TestRollbackOnTheEnvironmentTable(t *testing.T) {
 func TestRecordShowsVerification(t *testing.T) {
 	s, st := recordServer(t)
 	env := config.Environment{Name: "staging", Verify: config.Verify{Metrics: &config.Metrics{Queries: []config.MetricQuery{
-		{Name: "errors", Max: f(0.05)}, {Name: "latency", Baseline: &config.Baseline{MaxIncrease: 0.2}}}}}}
+		{Name: "errors", Max: val(0.05)}, {Name: "latency", Baseline: &config.Baseline{MaxIncrease: 0.2}}}}}}
 	envJSON, _ := json.Marshal(env)
 	row := store.Deployment{Repo: "acme/shop", Environment: "staging", State: store.StateFailure, SHA: strings.Repeat("a", 40),
 		RequestedBy: "alice", InstallationID: 1, EnvConfig: string(envJSON), FinishedAt: t0}
