@@ -140,3 +140,43 @@ func TestAnalysisChartOnTheRecordPage(t *testing.T) {
 		t.Errorf("the chart's points are %q, want the three measurements:\n%s", got, page)
 	}
 }
+
+// A canary paused for Promote: its record page offers Promote and Abort
+// (no Rollback while it is in flight); Promote pressed there goes on and
+// the answer links back to the record.
+func TestPromoteFromTheRecordPage(t *testing.T) {
+	s := newStory(t, canaryConfig)
+	s.Repo.SetPermission("alice", "write")
+	pr, _ := s.openPR("feature/search", "alice")
+	s.comment(pr, "alice", "/deploy production")
+	s.paused()
+	var id int64
+	if err := s.Sim.WaitFor(s.ctx, func() bool {
+		rows, err := s.App.Store.History(s.ctx, SandboxRepoFull, store.HistoryFilter{State: store.StateWaiting})
+		if err != nil || len(rows) != 1 {
+			return false
+		}
+		id = rows[0].ID
+		return true
+	}); err != nil {
+		t.Fatalf("the canary is not waiting: %v", err)
+	}
+	record := fmt.Sprintf("/%s/deployments/%d", SandboxRepoFull, id)
+	alice := s.signIn("alice")
+	page := alice.sees(record)
+	var buttons []string
+	for _, m := range regexp.MustCompile(`action="/acme/shop/environments/production/(\w+)"`).FindAllStringSubmatch(page, -1) {
+		buttons = append(buttons, m[1])
+	}
+	if got := strings.Join(buttons, ","); got != "promote,abort" {
+		t.Fatalf("the paused canary's record offers %q, want promote,abort", got)
+	}
+	status, body := alice.post("/acme/shop/environments/production/promote", url.Values{"csrf": {csrf(t, page)}, "back": {record}})
+	if status != http.StatusOK || !strings.Contains(body, "Promoted") {
+		t.Fatalf("alice's Promote: %d\n%s", status, body)
+	}
+	contains(t, "the answer", body, `<a id="back" href="`+record+`">`)
+	if d := s.deploymentsFinished(1)[0]; d.LatestState() != "success" {
+		t.Fatalf("canary ended %s", d.LatestState())
+	}
+}
