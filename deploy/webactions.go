@@ -2,10 +2,14 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/deploybot/deploybot/checks"
+	"github.com/deploybot/deploybot/store"
 )
 
 // Actions of the web pages. Each is exactly the comment command the user
@@ -39,6 +43,107 @@ func (s *Service) Intervene(ctx context.Context, repo, env, user, action string)
 		return "Promoted: the rollout of `" + env + "` goes on.", nil
 	}
 	return "Aborting: the rollout of `" + env + "` stops at its next step and undoes what it changed.", nil
+}
+
+// Refusal is an action the user may not take (the permission the comment
+// command needs): its text is the command's reply.
+type Refusal struct{ Reason string }
+
+func (r *Refusal) Error() string { return r.Reason }
+
+// Rollback is the Rollback button of an environment: `/rollback <env>` by
+// user - the same config, permission, lock, target and window rules, and
+// the same replies. Two things differ from the comment, because there is
+// none: the request is keyed by the deployment it undoes (pressing twice
+// starts one rollback, as the check run's button does), and its record goes
+// to the pull request of that deployment. A permission refusal is a
+// *Refusal.
+func (s *Service) Rollback(ctx context.Context, repo, env, user string) (string, error) {
+	gh, c, err := s.asComment(ctx, repo, user)
+	if err != nil {
+		return "", fmt.Errorf("rollback: %w", err)
+	}
+	cfg, msg, err := s.commentConfig(ctx, gh, c, "roll back")
+	if cfg == nil {
+		return msg, err
+	}
+	e, ok := cfg.Environment(env)
+	if !ok {
+		return "unknown environment `" + env + "` (known: " + knownEnvs(cfg) + ").", nil
+	}
+	perm, _, err := s.mayDeploy(ctx, gh, c, e)
+	if err != nil {
+		return "", err
+	}
+	if perm.Verdict != checks.Pass {
+		return "", &Refusal{"you can't roll back `" + e.Name + "`: " + perm.Reason + ". Ask someone with that access to run `/rollback " + e.Name + "`."}
+	}
+	if msg, err := s.lockRefusal(ctx, repo, e.Name, user); err != nil || msg != "" {
+		return msg, err
+	}
+	subject, err := s.rollbackSubject(ctx, repo, e.Name)
+	if err != nil {
+		return "", err
+	}
+	if subject == nil {
+		return "there is nothing to roll back in `" + e.Name + "`: deploybot has not deployed there yet. Deploy with `/deploy " + e.Name + "`.", nil
+	}
+	sha, err := s.previousGood(ctx, subject)
+	if err != nil {
+		return "", err
+	}
+	if sha == "" {
+		return "there is nothing to roll back to: no earlier good version of `" + e.Name + "` is known. Fix forward with `/deploy " + e.Name + " <ref>`.", nil
+	}
+	if closed, window, open := s.rollbackWindow(e, subject); !open {
+		// The button never forces: an admin can, with the comment.
+		return fmt.Sprintf("the rollback window of `%s` closed at %s (%s after the deployment of `%s` finished). An admin can add `--force`: `/rollback %s --force`.",
+			e.Name, closed.UTC().Format("2006-01-02 15:04 UTC"), humanDuration(window), short(subject.SHA), e.Name), nil
+	}
+	req := rollbackRequest(subject, e, sha, sha)
+	req.Trigger, req.RequestedBy, req.PRNumber, req.Permission = TriggerWeb, user, subject.PRNumber, perm
+	req.RequestKey = fmt.Sprintf("web-rollback-of:%d", subject.ID)
+	req.Context.DefaultBranch = c.DefaultBranch
+	d, created, err := s.Start(ctx, req)
+	var pe permanentError
+	if errors.As(err, &pe) {
+		return "I can't roll back: " + pe.Error(), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !created {
+		return fmt.Sprintf("A rollback of `%s` to `%s` was already requested: deployment %d.", e.Name, short(sha), d.ID), nil
+	}
+	return fmt.Sprintf("Rolling back `%s` to `%s`: deployment %d.", e.Name, short(sha), d.ID), nil
+}
+
+// TriggerWeb is the trigger of a deployment started from deploybot's pages.
+const TriggerWeb = "web"
+
+// RollbackOffered says whether d's record page offers Rollback: d is what
+// `/rollback <env>` would undo (the environment's newest finished
+// deployment that changed it), nothing is in flight there, and there is a
+// version to return to. Never for a dry run.
+func (s *Service) RollbackOffered(ctx context.Context, d *store.Deployment) (bool, error) {
+	if d.Task == TaskDryRun || !d.Ended() {
+		return false, nil
+	}
+	flying, err := s.Store.Unfinished(ctx, d.Repo)
+	if err != nil {
+		return false, err
+	}
+	for _, f := range flying {
+		if f.Environment == d.Environment {
+			return false, nil
+		}
+	}
+	subject, err := s.rollbackSubject(ctx, d.Repo, d.Environment)
+	if err != nil || subject == nil || subject.ID != d.ID {
+		return false, err
+	}
+	sha, err := s.previousGood(ctx, subject)
+	return sha != "", err
 }
 
 // asComment is what a comment by user on repo ("owner/name") would have

@@ -14,6 +14,7 @@ import (
 
 	"github.com/deploybot/deploybot/deploy"
 	"github.com/deploybot/deploybot/store"
+	"github.com/deploybot/deploybot/verify"
 )
 
 // page is what every template gets.
@@ -39,10 +40,17 @@ func (s *Server) parseTemplates() error {
 		"ago":   func(t time.Time) string { return ago(now().Sub(t)) },
 		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"took":  func(a, b time.Time) string { return took(b.Sub(a)) },
+		"left":  func(t time.Time) string { return left(t.Sub(now())) },
+		// action is one button's form: {{template "action" (action .Repo .Environment "promote" $.CSRF $.Back)}}
+		"action": func(repo, env, name, csrf, back string) actionForm {
+			return actionForm{Repo: repo, Env: env, Name: name, CSRF: csrf, Back: back}
+		},
+		"rollbackOn": rollbackOn,
+		"number":     verify.Number,
 	}
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/actions.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web templates: %w", err)
 		}
@@ -76,6 +84,17 @@ func ago(d time.Duration) string {
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
 }
 
+// left is how long until something ends, for the dashboard.
+func left(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d h", int(d.Hours()))
+}
+
 func took(d time.Duration) string {
 	switch {
 	case d < 0:
@@ -100,7 +119,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.fail(w, err)
 		return
 	}
-	s.render(w, "dashboard", page{Viewer: v, Title: "Environments", Live: "*", Data: map[string]any{"Cells": cells, "Repos": len(repos), "CSRF": v.CSRF}})
+	s.render(w, "dashboard", page{Viewer: v, Title: "Environments", Live: "*", Data: map[string]any{"Cells": cells, "Repos": len(repos), "CSRF": v.CSRF, "Back": "/"}})
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
@@ -157,44 +176,27 @@ func (s *Server) repository(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	s.render(w, "repository", page{Viewer: v, Title: repo, Live: repo, Data: map[string]any{
 		"Repo": repo, "Rows": rows, "Environments": envs, "Cells": cells, "States": states, "Filter": f, "Next": next,
-		"Delivery": delivery,
-		"CSRF":     v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
+		"Delivery": delivery, "Back": "/" + repo,
+		"CSRF": v.CSRF, "Filtered": f.Environment != "" || f.State != "" || f.Trigger != "" || f.Before > 0,
 	}})
 }
 
-// record is /{owner}/{repo}/deployments/{id}: one deployment's record.
-func (s *Server) record(w http.ResponseWriter, r *http.Request, v *viewer) {
-	repo, ok := v.canRead(r.PathValue("owner") + "/" + r.PathValue("repo"))
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if !ok || err != nil {
-		s.notFound(w, r, v)
-		return
-	}
-	if s.c.Deploy == nil {
-		s.notFound(w, r, v)
-		return
-	}
-	rec, err := s.c.Deploy.Record(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.Deployment.Repo != repo || rec.Deployment.Task == "dry-run")) {
-		s.notFound(w, r, v)
-		return
-	}
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	d := rec.Deployment
-	s.render(w, "record", page{Viewer: v, Title: fmt.Sprintf("Deployment %d", d.ID), Live: repo, Data: map[string]any{
-		"D": d, "Steps": rec.Steps, "Gates": rec.Gates, "Output": deploy.ExecutorOutputs(rec)}})
-}
+// actionForm is one button of an environment: a form posting the
+// session's CSRF token and the page to return to.
+type actionForm struct{ Repo, Env, Name, CSRF, Back string }
 
-// envAction is an environment's Unlock, Promote or Abort button: the
-// comment command (`/unlock <env>`, `/promote <env>`, `/abort <env>`) by
-// the viewer, with the same checks. It needs the page's CSRF token.
+// Label is the button's text.
+func (a actionForm) Label() string { return strings.ToUpper(a.Name[:1]) + a.Name[1:] }
+
+// envAction is an environment's Unlock, Promote, Abort or Rollback button:
+// the comment command (`/unlock <env>`, `/promote <env>`, `/abort <env>`,
+// `/rollback <env>`) by the viewer, with the same checks. It needs the
+// page's CSRF token. A refusal of the command's permission check answers
+// 403 with the command's reply.
 func (s *Server) envAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 	repo, ok := v.canRead(r.PathValue("owner") + "/" + r.PathValue("repo"))
 	action := r.PathValue("action")
-	if !ok || s.c.Deploy == nil || (action != "unlock" && action != deploy.ActionPromote && action != deploy.ActionAbort) {
+	if !ok || s.c.Deploy == nil || !slices.Contains([]string{"unlock", deploy.ActionPromote, deploy.ActionAbort, actionRollback}, action) {
 		s.notFound(w, r, v)
 		return
 	}
@@ -207,10 +209,22 @@ func (s *Server) envAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 	defer cancel()
 	var msg string
 	var err error
-	if action == "unlock" {
+	switch action {
+	case "unlock":
 		msg, err = s.c.Deploy.Unlock(ctx, repo, env, v.Login)
-	} else {
+	case actionRollback:
+		msg, err = s.c.Deploy.Rollback(ctx, repo, env, v.Login)
+	default:
 		msg, err = s.c.Deploy.Intervene(ctx, repo, env, v.Login, action)
+	}
+	p := page{Viewer: v, Title: strings.ToUpper(action[:1]) + action[1:] + " " + env, Message: msg, Data: map[string]any{"Back": localPath(r.PostFormValue("back"))}}
+	var refused *deploy.Refusal
+	if errors.As(err, &refused) {
+		p.Message = refused.Reason
+		w.Header().Set("Content-Type", "text/html; charset=utf-8") // headers are sent with the status
+		w.WriteHeader(http.StatusForbidden)
+		s.render(w, "message", p)
+		return
 	}
 	if err != nil {
 		// GitHub's answers are not echoed into logs: its status only.
@@ -218,5 +232,5 @@ func (s *Server) envAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 		http.Error(w, "could not "+action+"; try again", http.StatusBadGateway)
 		return
 	}
-	s.render(w, "message", page{Viewer: v, Title: strings.ToUpper(action[:1]) + action[1:] + " " + env, Message: msg})
+	s.render(w, "message", p)
 }

@@ -94,3 +94,37 @@ func TestHistoryPaginatesAndFilters(t *testing.T) {
 		}
 	})
 }
+
+// The dashboard says where a rollout is (its step, canary weight and own
+// words), what is live by its ref, and how long its monitoring window has.
+func TestDashboardShowsRolloutAndMonitoring(t *testing.T) {
+	now := time.Now()
+	s := newTestServer(t, Config{ClientID: "id", ClientSecret: "secret", SessionKey: testKey, PublicURL: "http://deploybot.test", Now: func() time.Time { return now }})
+	st := s.c.Store
+	ctx := t.Context()
+	live := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/web", Environment: "production", State: store.StateSuccess, Ref: "v1.4.0", SHA: "1234567abc", RequestedBy: "alice", InstallationID: 1}})[0]
+	next := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/web", Environment: "production", State: store.StateWaiting, SHA: "89abcdef01", RequestedBy: "bob", InstallationID: 1}},
+		store.Step{Name: "pause", Spec: `{"weight":25,"manual":true}`})[0]
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		steps, err := tx.Steps(ctx, next.ID)
+		if err != nil {
+			return err
+		}
+		steps[0].State, steps[0].Detail = store.StateWaiting, "Canary at 25 %: paused for Promote"
+		if err := tx.UpdateStep(ctx, steps[0]); err != nil {
+			return err
+		}
+		return tx.StartMonitor(ctx, store.Monitor{DeploymentID: live.ID, Repo: "acme/web", Environment: "production", StartedAt: now, EndsAt: now.Add(42*time.Minute + 30*time.Second)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := signedInAs(t, s, "acme/web")("/")
+	if code != http.StatusOK {
+		t.Fatalf("%d", code)
+	}
+	for _, want := range []string{`<code class="ref">v1.4.0</code>`, "monitoring, 42 min left", "at pause (25 %)", "Canary at 25 %: paused for Promote"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the dashboard lacks %q:\n%s", want, body)
+		}
+	}
+}
