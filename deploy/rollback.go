@@ -144,44 +144,64 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 
 // rollbackCommand runs `/rollback [<env>] [<sha|tag>] [--force]`.
 func (s *Service) rollbackCommand(ctx context.Context, gh *github.Client, c Comment, cmd Command) (string, error) {
+	req, _, msg, err := s.planRollback(ctx, gh, c, cmd)
+	var refused *Refusal
+	if errors.As(err, &refused) {
+		return refused.Reason, nil
+	}
+	if req == nil {
+		return msg, err
+	}
+	req.Trigger, req.PRNumber = "comment", c.Number
+	req.RequestKey = fmt.Sprintf("comment:%d", c.CommentID)
+	return s.start(ctx, *req, "I can't roll back: ")
+}
+
+// planRollback applies `/rollback`'s rules for c.Author - config,
+// permission (a *Refusal error), lock, what is undone, the target and the
+// window - and returns the request to start with the deployment it
+// undoes, or the reply saying why not.
+// The command and the pages' Rollback button differ only in how they key
+// and attribute the request.
+func (s *Service) planRollback(ctx context.Context, gh *github.Client, c Comment, cmd Command) (*Request, *store.Deployment, string, error) {
 	cfg, msg, err := s.commentConfig(ctx, gh, c, "roll back")
 	if cfg == nil {
-		return msg, err
+		return nil, nil, msg, err
 	}
 	env, msg := resolveEnv(cfg, cmd.Env)
 	if env == nil {
-		return msg, nil
+		return nil, nil, msg, nil
 	}
 	perm, role, err := s.mayDeploy(ctx, gh, c, env)
 	if err != nil {
-		return "", err
+		return nil, nil, "", err
 	}
 	if perm.Verdict != checks.Pass {
-		return "you can't roll back `" + env.Name + "`: " + perm.Reason + ". Ask someone with that access to run `/rollback " + env.Name + "`.", nil
+		return nil, nil, "", &Refusal{"you can't roll back `" + env.Name + "`: " + perm.Reason + ". Ask someone with that access to run `/rollback " + env.Name + "`."}
 	}
 	repo := c.Owner + "/" + c.Repo
 	if msg, err := s.lockRefusal(ctx, repo, env.Name, c.Author); err != nil || msg != "" {
-		return msg, err
+		return nil, nil, msg, err
 	}
 	subject, err := s.rollbackSubject(ctx, repo, env.Name)
 	if err != nil {
-		return "", err
+		return nil, nil, "", err
 	}
 	if subject == nil {
-		return "there is nothing to roll back in `" + env.Name + "`: deploybot has not deployed there yet. Deploy with `/deploy " + env.Name + "`.", nil
+		return nil, nil, "there is nothing to roll back in `" + env.Name + "`: deploybot has not deployed there yet. Deploy with `/deploy " + env.Name + "`.", nil
 	}
 	ref, sha := cmd.Ref, ""
 	if cmd.Ref == "" {
 		if sha, err = s.previousGood(ctx, subject); err != nil {
-			return "", err
+			return nil, nil, "", err
 		}
 		if sha == "" {
-			return "there is nothing to roll back to: no earlier good version of `" + env.Name + "` is known. Fix forward with `/deploy " + env.Name + " <ref>`.", nil
+			return nil, nil, "there is nothing to roll back to: no earlier good version of `" + env.Name + "` is known. Fix forward with `/deploy " + env.Name + " <ref>`.", nil
 		}
 		ref = sha
 	} else {
 		if msg, err := s.namedRollbackTarget(ctx, gh, c, env.Name, subject, cmd.Ref, &sha); err != nil || msg != "" {
-			return msg, err
+			return nil, nil, msg, err
 		}
 	}
 	force := false
@@ -191,16 +211,15 @@ func (s *Service) rollbackCommand(ctx context.Context, gh *github.Client, c Comm
 			if cmd.Force {
 				why = "`--force` needs the admin role (you have " + string(role) + "): ask a repository admin."
 			}
-			return fmt.Sprintf("the rollback window of `%s` closed at %s (%s after the deployment of `%s` finished). %s",
+			return nil, nil, fmt.Sprintf("the rollback window of `%s` closed at %s (%s after the deployment of `%s` finished). %s",
 				env.Name, closed.UTC().Format("2006-01-02 15:04 UTC"), humanDuration(window), short(subject.SHA), why), nil
 		}
 		force = true
 	}
 	req := rollbackRequest(subject, env, ref, sha)
-	req.Trigger, req.RequestedBy, req.PRNumber, req.Permission = "comment", c.Author, c.Number, perm
-	req.RequestKey = fmt.Sprintf("comment:%d", c.CommentID)
+	req.RequestedBy, req.Permission = c.Author, perm
 	req.Context.DefaultBranch, req.Context.Force = c.DefaultBranch, force
-	return s.start(ctx, req, "I can't roll back: ")
+	return &req, subject, "", nil
 }
 
 // rollbackWindow says until when subject may be rolled back without an

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
-	"github.com/deploybot/deploybot/checks"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -63,48 +62,16 @@ func (s *Service) Rollback(ctx context.Context, repo, env, user string) (string,
 	if err != nil {
 		return "", fmt.Errorf("rollback: %w", err)
 	}
-	cfg, msg, err := s.commentConfig(ctx, gh, c, "roll back")
-	if cfg == nil {
+	// The button never forces: an admin can, with the comment.
+	req, subject, msg, err := s.planRollback(ctx, gh, c, Command{Name: CmdRollback, Env: env})
+	if req == nil {
 		return msg, err
 	}
-	e, ok := cfg.Environment(env)
-	if !ok {
-		return "unknown environment `" + env + "` (known: " + knownEnvs(cfg) + ").", nil
-	}
-	perm, _, err := s.mayDeploy(ctx, gh, c, e)
-	if err != nil {
-		return "", err
-	}
-	if perm.Verdict != checks.Pass {
-		return "", &Refusal{"you can't roll back `" + e.Name + "`: " + perm.Reason + ". Ask someone with that access to run `/rollback " + e.Name + "`."}
-	}
-	if msg, err := s.lockRefusal(ctx, repo, e.Name, user); err != nil || msg != "" {
-		return msg, err
-	}
-	subject, err := s.rollbackSubject(ctx, repo, e.Name)
-	if err != nil {
-		return "", err
-	}
-	if subject == nil {
-		return "there is nothing to roll back in `" + e.Name + "`: deploybot has not deployed there yet. Deploy with `/deploy " + e.Name + "`.", nil
-	}
-	sha, err := s.previousGood(ctx, subject)
-	if err != nil {
-		return "", err
-	}
-	if sha == "" {
-		return "there is nothing to roll back to: no earlier good version of `" + e.Name + "` is known. Fix forward with `/deploy " + e.Name + " <ref>`.", nil
-	}
-	if closed, window, open := s.rollbackWindow(e, subject); !open {
-		// The button never forces: an admin can, with the comment.
-		return fmt.Sprintf("the rollback window of `%s` closed at %s (%s after the deployment of `%s` finished). An admin can add `--force`: `/rollback %s --force`.",
-			e.Name, closed.UTC().Format("2006-01-02 15:04 UTC"), humanDuration(window), short(subject.SHA), e.Name), nil
-	}
-	req := rollbackRequest(subject, e, sha, sha)
-	req.Trigger, req.RequestedBy, req.PRNumber, req.Permission = TriggerWeb, user, subject.PRNumber, perm
+	// Keyed by what it undoes: pressing twice starts one rollback, as
+	// the check run's button does.
+	req.Trigger, req.PRNumber = TriggerWeb, subject.PRNumber
 	req.RequestKey = fmt.Sprintf("web-rollback-of:%d", subject.ID)
-	req.Context.DefaultBranch = c.DefaultBranch
-	d, created, err := s.Start(ctx, req)
+	d, created, err := s.Start(ctx, *req)
 	var pe permanentError
 	if errors.As(err, &pe) {
 		return "I can't roll back: " + pe.Error(), nil
@@ -113,9 +80,9 @@ func (s *Service) Rollback(ctx context.Context, repo, env, user string) (string,
 		return "", err
 	}
 	if !created {
-		return fmt.Sprintf("A rollback of `%s` to `%s` was already requested: deployment %d.", e.Name, short(sha), d.ID), nil
+		return fmt.Sprintf("A rollback of `%s` to `%s` was already requested: deployment %d.", req.Environment.Name, short(req.SHA), d.ID), nil
 	}
-	return fmt.Sprintf("Rolling back `%s` to `%s`: deployment %d.", e.Name, short(sha), d.ID), nil
+	return fmt.Sprintf("Rolling back `%s` to `%s`: deployment %d.", req.Environment.Name, short(req.SHA), d.ID), nil
 }
 
 // TriggerWeb is the trigger of a deployment started from deploybot's pages.
