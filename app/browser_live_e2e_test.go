@@ -3,12 +3,15 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/deploybot/deploybot/internal/loopback"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -40,10 +43,27 @@ func mark(marker string) chromedp.Action[chromedp.Void] {
 // record reach success by itself.
 func TestBrowserLiveDashboardAndPromote(t *testing.T) {
 	exe := needChromium(t)
+	// The canary's error rate, as a metrics endpoint answers it: the
+	// record page draws it.
+	answers := []string{"0.012", "0.018", "0.009"}
+	var asked atomic.Int32
+	api, err := loopback.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"data":{"error_rate":%s}}`, answers[min(int(asked.Add(1))-1, len(answers)-1)])
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(api.Close)
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
     strategy: { canary: { steps: [{ weight: 50, pause: manual }, { weight: 100 }] } }
+    verify:
+      metrics:
+        interval: 1s
+        count: 2
+        queries:
+          - { name: error_rate, web: { url: `+api.URL+`/rate, json_path: data.error_rate }, max: 0.05 }
 `)
 	s.Repo.SetPermission("alice", "write")
 	pr, sha := s.openPR("feature/live", "alice")
@@ -99,6 +119,7 @@ func TestBrowserLiveDashboardAndPromote(t *testing.T) {
 		if steps := alice.text("#steps"); !strings.Contains(steps, "verify") {
 			t.Errorf("the finished record's steps:\n%s", steps)
 		}
+		alice.do(chromedp.WaitVisible(chromedp.CSS(`tr[data-metric="error_rate"] svg`)))
 		t.Logf("screenshot: %s", alice.screenshot("record-promoted"))
 	})
 	if d := s.deploymentsFinished(1)[0]; d.LatestState() != "success" {
