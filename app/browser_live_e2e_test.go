@@ -3,15 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/deploybot/deploybot/internal/loopback"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -45,15 +42,7 @@ func TestBrowserLiveDashboardAndPromote(t *testing.T) {
 	exe := needChromium(t)
 	// The canary's error rate, as a metrics endpoint answers it: the
 	// record page draws it.
-	answers := []string{"0.012", "0.018", "0.009"}
-	var asked atomic.Int32
-	api, err := loopback.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"data":{"error_rate":%s}}`, answers[min(int(asked.Add(1))-1, len(answers)-1)])
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(api.Close)
+	rates := errorRateAPI(t, "0.012", "0.018", "0.009")
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
@@ -63,7 +52,7 @@ func TestBrowserLiveDashboardAndPromote(t *testing.T) {
         interval: 1s
         count: 2
         queries:
-          - { name: error_rate, web: { url: `+api.URL+`/rate, json_path: data.error_rate }, max: 0.05 }
+          - { name: error_rate, web: { url: `+rates+`, json_path: data.error_rate }, max: 0.05 }
 `)
 	s.Repo.SetPermission("alice", "write")
 	pr, sha := s.openPR("feature/live", "alice")

@@ -6,10 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/deploybot/deploybot/internal/loopback"
 	"github.com/deploybot/deploybot/store"
 )
 
@@ -102,16 +100,7 @@ var chartPoint = regexp.MustCompile(`<circle class="(point|breach)" cx="[0-9.]+"
 // The analysis step's measurements appear on the record page as a chart:
 // one point per measurement with its value, and the max as a dashed line.
 func TestAnalysisChartOnTheRecordPage(t *testing.T) {
-	answers := []string{"0.01", "0.03", "0.02"}
-	var calls atomic.Int32
-	api, err := loopback.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i := int(calls.Add(1)) - 1
-		fmt.Fprintf(w, `{"data":{"error_rate":%s}}`, answers[min(i, len(answers)-1)])
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(api.Close)
+	rates := errorRateAPI(t, "0.01", "0.03", "0.02")
 	s := newStory(t, `environments:
   staging:
     executor: { webhook: { url: TARGET/hooks/staging } }
@@ -120,7 +109,7 @@ func TestAnalysisChartOnTheRecordPage(t *testing.T) {
         interval: 1s
         count: 3
         queries:
-          - { name: errors, web: { url: `+api.URL+`/rate, json_path: data.error_rate }, max: 0.05 }
+          - { name: errors, web: { url: `+rates+`, json_path: data.error_rate }, max: 0.05 }
 `)
 	s.Repo.SetPermission("walt", "write")
 	s.deployPR("feature/x", "walt", 1)
