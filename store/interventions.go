@@ -11,7 +11,9 @@ import (
 // has ended or is already aborting. A deployment that was waiting (a
 // pause) is claimed, so resume is true and the caller enqueues its step.
 func (tx *Tx) RequestAbort(ctx context.Context, id int64, reason string) (changed, resume bool, err error) {
-	n, err := tx.q.exec(ctx, `UPDATE deployments SET abort_reason = $1 WHERE id = $2 AND finished_at = 0 AND abort_reason = ''`, reason, id)
+	// wakes moves too: a step evaluating right now must not park without
+	// seeing the abort (it compares wakes before parking).
+	n, err := tx.q.exec(ctx, `UPDATE deployments SET abort_reason = $1, wakes = wakes + 1 WHERE id = $2 AND finished_at = 0 AND abort_reason = ''`, reason, id)
 	if err != nil {
 		return false, false, fmt.Errorf("abort deployment %d: %w", id, err)
 	}

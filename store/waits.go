@@ -97,7 +97,9 @@ func (tx *Tx) CancelStale(ctx context.Context, repo string, pr int, head, reason
 			state = StateRunning
 			resume = append(resume, d)
 		}
-		if _, err := tx.q.exec(ctx, `UPDATE deployments SET cancel_reason = $1, state = $2 WHERE id = $3`, reason, state, d.ID); err != nil {
+		// wakes moves too: a step evaluating right now must not park
+		// without seeing the cancel (it compares wakes before parking).
+		if _, err := tx.q.exec(ctx, `UPDATE deployments SET cancel_reason = $1, state = $2, wakes = wakes + 1 WHERE id = $3`, reason, state, d.ID); err != nil {
 			return nil, nil, fmt.Errorf("cancel deployment %d: %w", d.ID, err)
 		}
 		if state != d.State {

@@ -144,3 +144,40 @@ func TestLastSuccessAndDeployed(t *testing.T) {
 		}
 	}
 }
+
+// A cancel or an abort that lands while a step of a running deployment is
+// being evaluated moves its wake counter, so the step, which compares the
+// counter before it parks, looks again instead of sleeping through it
+// until its timer.
+func TestCancelAndAbortWakeARunningStep(t *testing.T) {
+	st, ctx := storetest.Open(t), context.Background()
+	wakes := func(d *store.Deployment) (n int64) {
+		t.Helper()
+		if err := st.InTx(ctx, func(tx *store.Tx) (err error) { n, err = tx.WakesOf(ctx, d.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for name, land := range map[string]func(tx *store.Tx, d *store.Deployment) error{
+		"head moved": func(tx *store.Tx, d *store.Deployment) error {
+			_, _, err := tx.CancelStale(ctx, "acme/shop", 9, "newhead", "cancelled: head moved")
+			return err
+		},
+		"abort": func(tx *store.Tx, d *store.Deployment) error {
+			_, _, err := tx.RequestAbort(ctx, d.ID, "aborted by @alice")
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := createAs(t, st, "wake-"+name, func(d *store.Deployment) { d.PRNumber = 9 })
+			setState(t, st, d, store.StateRunning)
+			before := wakes(d) // what the step read when it started
+			if err := st.InTx(ctx, func(tx *store.Tx) error { return land(tx, d) }); err != nil {
+				t.Fatal(err)
+			}
+			if after := wakes(d); after == before {
+				t.Fatalf("the wake counter stayed %d: the evaluating step would park past the %s", after, name)
+			}
+		})
+	}
+}
