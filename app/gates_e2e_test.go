@@ -46,6 +46,7 @@ func (s *story) waitForDeployment(state, descContains string) githubsim.Deployme
 // deployment waits (queued, "waiting for ci/test") without a single request
 // to GitHub; CI goes green; staging is live.
 func TestDeployWaitsForPendingCIThenProceeds(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, gatedConfig)
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/cart", "walt")
@@ -102,6 +103,7 @@ func TestDeployWaitsForPendingCIThenProceeds(t *testing.T) {
 // check run lists it, the summary says BLOCK, the status names the gate, and
 // nothing is deployed.
 func TestCriticalCodeScanningAlertBlocksDeploy(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, gatedConfig)
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/sql", "walt")
@@ -149,6 +151,7 @@ func TestCriticalCodeScanningAlertBlocksDeploy(t *testing.T) {
 // A dry run runs every gate, posts their check runs and a reply with the
 // table, and creates no deployment.
 func TestDryRunReportsEveryGate(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, gatedConfig)
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/try", "walt")
@@ -189,6 +192,7 @@ func TestDryRunReportsEveryGate(t *testing.T) {
 // The PR's head moves while its deployment waits for CI: the deployment is
 // cancelled with a reply, nothing is deployed, and staging is free again.
 func TestPushToPRCancelsWaitingDeployment(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, gatedConfig)
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/moving", "walt")
@@ -228,6 +232,7 @@ func TestPushToPRCancelsWaitingDeployment(t *testing.T) {
 
 // Pending CI that never finishes times out through the durable timer.
 func TestPendingCITimesOut(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, strings.Replace(gatedConfig, "wait: 20m", "wait: 1s", 1))
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/slow", "walt")
