@@ -17,7 +17,7 @@ import (
 // moves due jobs every few seconds, steps retry after a second) rather than
 // on the CPU: a serial run of this package used a sixth of one core. The
 // figures behind the number are in BENCHMARKS.md ("Test suite wall time").
-const defaultParallel = 6
+const defaultParallel = 8
 
 func TestMain(m *testing.M) {
 	if os.Getenv(replicaEnv) == "1" {

@@ -37,9 +37,8 @@ func (m *shopMetrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the error rate with its baseline (the rate when the deployment began
 // executing), measured on a real Prometheus, finds the increase, and the
 // deployment rolls back by itself; the rollback's own analysis passes.
-// Serial: a real Prometheus scrapes on a timed interval; not measured in
-// parallel yet.
 func TestMetricAnalysisOnPrometheusRollsBackAnErrorSpike(t *testing.T) {
+	t.Parallel()
 	var s *story
 	var bad sync.Map
 	metrics := &shopMetrics{broken: func() bool {
