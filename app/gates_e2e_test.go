@@ -191,18 +191,20 @@ func TestDryRunReportsEveryGate(t *testing.T) {
 
 // The PR's head moves while its deployment waits for CI: the deployment is
 // cancelled with a reply, nothing is deployed, and staging is free again.
-//
-// Serial: under load the push can land while the gates step evaluates, and
-// store.CancelStale does not bump the wake counter of a running deployment
-// (Wake does), so the step then parks and misses the cancel until its 20m
-// timer. Seen once in a parallel PostgreSQL run; reported, not fixed here.
 func TestPushToPRCancelsWaitingDeployment(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, gatedConfig)
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/moving", "walt")
 	s.Repo.AddCheckRun(sha, "ci/test", "in_progress", "")
 	s.comment(pr, "walt", "/deploy staging")
 	s.waitForDeployment("queued", "Waiting for ci/test")
+	// The queued status goes out before the gates step parks; the push
+	// comes once it waits. (A push while the step still evaluates is missed
+	// today: store.CancelStale does not bump a running deployment's wake
+	// counter as Wake does, so the step parks until its 20m timer. Seen
+	// under load; reported.)
+	s.settle()
 
 	newHead := s.Repo.Commit("feature/moving", map[string]string{"fix.txt": "fix"}, "fix") // pull_request synchronize
 	d := s.deploymentsFinished(1)[0]
