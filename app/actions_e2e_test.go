@@ -36,6 +36,7 @@ func (s *story) waitForRun(n int) githubsim.WorkflowRun {
 // as inputs, waits (no requests) until the run completes, and its
 // conclusion decides. The run's URL is the statuses' log_url.
 func TestActionsExecutorCompletesOnWorkflowRun(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, actionsConfig)
 	s.Repo.AddWorkflow("deploy.yml", "Deploy")
 	s.Repo.SetPermission("walt", "write")
@@ -85,6 +86,7 @@ func TestActionsExecutorCompletesOnWorkflowRun(t *testing.T) {
 // protection rule: deploybot runs the gates (not waiting on the job that
 // waits on it) and approves; a critical alert gets the next run rejected.
 func TestProtectionRuleApprovesAndRejects(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, actionsConfig)
 	s.Repo.SetPermission("octocat", "maintain")
 	sha := s.Repo.Head("main")

@@ -18,6 +18,7 @@ func (s *story) reactionsTo(ids []int64) int {
 // A read-only user who floods a pull request with commands gets no 👀 and
 // one reply an hour: commenting cannot make deploybot write at will.
 func TestReadOnlyUserCannotMakeDeploybotWrite(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	s := newStoryAt(t, "", clk.Now)
 	s.Repo.SetPermission("walt", "write")
@@ -68,6 +69,7 @@ func TestReadOnlyUserCannotMakeDeploybotWrite(t *testing.T) {
 // Everyone's replies are limited per user and pull request: a writer gets
 // five answers in ten minutes and no more, though the commands still run.
 func TestWriterRepliesAreRateLimited(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	s := newStoryAt(t, "", clk.Now)
 	s.Repo.SetPermission("walt", "write")
@@ -109,6 +111,7 @@ func TestWriterRepliesAreRateLimited(t *testing.T) {
 // A triage user sees the 👀 but can deploy nowhere, so /environments is
 // refused (with what it needs).
 func TestTriageUserIsRefusedEnvironments(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	s.Repo.SetPermission("tia", "triage")

@@ -14,6 +14,7 @@ import (
 // web provider) that answers a scripted value per measurement: a number,
 // "null" (no data) or "500" (an error).
 func TestAnalysisRules(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, options, query string
 		answers              []string
@@ -29,6 +30,7 @@ func TestAnalysisRules(t *testing.T) {
 		{"errors that recover do not count", "consecutive_error_limit: 2", "max: 0.05", []string{"500", "0.01", "500"}, "success", "query failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			var calls atomic.Int32
 			api, err := loopback.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				i := int(calls.Add(1)) - 1
@@ -73,6 +75,7 @@ func TestAnalysisRules(t *testing.T) {
 // climbs while 10 % of the traffic is on the new version, the canary aborts
 // by itself, before anyone presses Promote.
 func TestCanaryAnalysisRunsThroughThePause(t *testing.T) {
+	t.Parallel()
 	var rate atomic.Value
 	rate.Store("0.001")
 	api, err := loopback.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -110,6 +113,7 @@ func TestCanaryAnalysisRunsThroughThePause(t *testing.T) {
 // inconclusive and waits; `/promote` accepts the missing data and the
 // deployment goes on.
 func TestAnalysisWithoutDataWaitsForPromote(t *testing.T) {
+	t.Parallel()
 	api, err := loopback.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"data":{}}`)
 	}))

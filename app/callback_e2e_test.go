@@ -77,6 +77,7 @@ func repoKey(repo string) []byte { return deploy.ExecutorKey([]byte(sandboxExecu
 // GitHub (a durable timer at the deadline is all that is left), then the
 // signed callback reports success and the deployment completes.
 func TestExecutorAcceptsThenReportsSuccess(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	s.Target.HoldCallbacks()
@@ -124,6 +125,7 @@ func TestExecutorAcceptsThenReportsSuccess(t *testing.T) {
 // The executor reports failure: the deployment fails and says only that
 // (nothing of the callback but its state is kept).
 func TestExecutorReportsFailure(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	s.Target.HoldCallbacks()
@@ -148,6 +150,7 @@ func TestExecutorReportsFailure(t *testing.T) {
 // An executor that accepts and never reports fails at its deadline, woken
 // by the durable timer (a 2s timeout here).
 func TestExecutorThatNeverReportsFailsAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, strings.ReplaceAll(SandboxConfig, "url: TARGET/hooks/staging", "url: TARGET/hooks/staging, timeout: 2s"))
 	s.Repo.SetPermission("walt", "write")
 	s.Target.HoldCallbacks()
@@ -164,6 +167,7 @@ func TestExecutorThatNeverReportsFailsAtTheDeadline(t *testing.T) {
 // a forged signature, another repository's key, a step of another
 // deployment or another step of this one.
 func TestForeignCallbacksAreRefused(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, strings.Replace(SandboxConfig, "    executor: { webhook: { url: TARGET/hooks/staging } }\n",
 		"    executor: { webhook: { url: TARGET/hooks/staging } }\n"+
 			"    gates: { migrations: { paths: [\"db/**\"], backup: { webhook: { url: TARGET/hooks/db-backup } } } }\n", 1))
@@ -254,6 +258,7 @@ func TestForeignCallbacksAreRefused(t *testing.T) {
 // deploybot restarts while the executor works: the wait and the result are
 // in the database, so the callback still completes the deployment.
 func TestRestartWhileTheExecutorWorks(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	s.Target.HoldCallbacks()

@@ -12,6 +12,7 @@ import (
 // detail for anything unverified, 404 for steps that are not there (as for
 // a wrong key), 204 once recorded and for repeats, 409 once the step ended.
 func TestExecutorCallbackAnswers(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	s.Target.HoldCallbacks()

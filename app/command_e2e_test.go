@@ -47,6 +47,7 @@ func commandStory(t *testing.T, allow bool, script string) (*story, string) {
 // deploybot's secrets; what it prints is on the record page, masked, and
 // never on the pull request.
 func TestCommandExecutorDeploysWithTheTeamsScript(t *testing.T) {
+	t.Parallel()
 	s, dir := commandStory(t, true, `#!/bin/sh
 cat > DIR/step.json
 env > DIR/env.txt
@@ -107,6 +108,7 @@ echo "oops, printed the secret `+sandboxExecutorSecret+`" >&2
 
 // A failing script fails the deployment with its exit status.
 func TestCommandExecutorFailureEndsTheDeployment(t *testing.T) {
+	t.Parallel()
 	s, _ := commandStory(t, true, "#!/bin/sh\necho 'image not found' >&2\nexit 7\n")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/cart", "walt")
@@ -120,6 +122,7 @@ func TestCommandExecutorFailureEndsTheDeployment(t *testing.T) {
 
 // A server that does not allow commands says exactly that, and deploys nothing.
 func TestCommandExecutorRefusedWhenTheServerDoesNotAllowIt(t *testing.T) {
+	t.Parallel()
 	s, dir := commandStory(t, false, "#!/bin/sh\ntouch DIR/ran\n")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/cart", "walt")

@@ -43,6 +43,7 @@ func (s *story) deployPR(branch, user string, n int) (int, string) {
 // /rollback after a bad deploy redeploys the previous good SHA; someone
 // without the environment's permission is refused.
 func TestRollbackCommandAfterABadDeploy(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	s.Repo.SetPermission("rita", "read")
@@ -84,6 +85,7 @@ func TestRollbackCommandAfterABadDeploy(t *testing.T) {
 
 // /rollback <sha|tag> only goes back to a version that was live there.
 func TestRollbackToANamedVersion(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	_, first := s.deployPR("feature/one", "walt", 1)
@@ -114,6 +116,7 @@ func TestRollbackToANamedVersion(t *testing.T) {
 // Outside rollback.window a rollback is refused, saying when the window
 // closed; an admin's --force goes through.
 func TestRollbackWindow(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	s := newStoryAt(t, strings.Replace(SandboxConfig, "    url: https://staging.shop.example\n",
 		"    url: https://staging.shop.example\n    rollback: { window: 1h }\n", 1), clk.Now)
@@ -144,6 +147,7 @@ func TestRollbackWindow(t *testing.T) {
 // deployment that was already queued); the holder deploys; /unlock lets
 // the others in again.
 func TestManualLock(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("mia", "write")
 	s.Repo.SetPermission("walt", "write")
@@ -216,6 +220,7 @@ func TestManualLock(t *testing.T) {
 // /environments shows each environment's live version, lock and in-flight
 // deployments in one table, from the store only.
 func TestEnvironmentsTable(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	s.Repo.SetPermission("mia", "maintain")
@@ -247,6 +252,7 @@ func TestEnvironmentsTable(t *testing.T) {
 
 // /deploy help lists every command and this repository's environments.
 func TestDeployHelp(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write") // help answers users who can deploy somewhere
 	pr, _ := s.openPR("feature/x", "walt")
@@ -270,6 +276,7 @@ func TestDeployHelp(t *testing.T) {
 // requires staging) once staging succeeded; a failing staging stops the
 // chain and its record names what was not deployed.
 func TestChainDeploysInOrder(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, strings.Replace(SandboxConfig, "    permission: maintain\n", "    permission: maintain\n    requires: [staging]\n", 1))
 	s.Repo.SetPermission("mia", "maintain")
 	s.Repo.SetPermission("walt", "write")
@@ -333,6 +340,7 @@ func TestChainDeploysInOrder(t *testing.T) {
 // The Rollback button honours rollback.window too (default 24h), pointing
 // an admin to `/rollback --force`.
 func TestRollbackButtonAfterWindow(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	s := newStoryAt(t, "", clk.Now)
 	s.Repo.SetPermission("mia", "maintain")

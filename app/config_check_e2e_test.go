@@ -11,6 +11,7 @@ import (
 // deploy/config fails with each problem at its line and column; fixing the
 // file turns it green; a /deploy meanwhile is refused with the same problems.
 func TestConfigPushIsValidatedAsCheckRun(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	broken := "default_environment: staging\nenvironments:\n  staging:\n    executor: { webhook: { url: https://x.example/hook } }\n    gates:\n      checks: { wait: soon }\n      window: { allow: [\"Someday 09:00-10:00\"] }\n    colour: blue\n"
@@ -50,6 +51,7 @@ func TestConfigPushIsValidatedAsCheckRun(t *testing.T) {
 
 // deploybot validate checks a file locally with the same messages.
 func TestValidateCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)

@@ -21,6 +21,7 @@ func (s *story) requestsUnder(prefix string) int {
 // but they cannot. deploybot refuses the reference with a config error and
 // never reads acme/vault, so the vault's secrets appear nowhere.
 func TestRemoteReferenceIsRefused(t *testing.T) {
+	t.Parallel()
 	const secret = "SECRET-hunter2-vault"
 	s := newStory(t, "")
 	vault := s.Sim.AddRepo(SandboxOwner, "vault", "main")
@@ -62,6 +63,7 @@ func TestRemoteReferenceIsRefused(t *testing.T) {
 // the organisation's .github repository holds a deploy.yml: config comes
 // only from the repository itself.
 func TestNoOrganisationFallback(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	org := s.Sim.AddRepo(SandboxOwner, ".github", "main")
 	org.Commit("main", map[string]string{"deploy.yml": "environments:\n  orgwide:\n    executor: { webhook: { url: https://hooks.example/orgwide } }\n"}, "org defaults")
@@ -86,6 +88,7 @@ func TestNoOrganisationFallback(t *testing.T) {
 
 // A config file over 256 KiB is refused before it is parsed.
 func TestOversizedConfigIsRefused(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	huge := strings.ReplaceAll(SandboxConfig, "TARGET", s.Target.URL) + strings.Repeat("# padding\n", 30_000)
 	head := s.Repo.Commit("main", map[string]string{".github/deploy.yml": huge}, "pad config")

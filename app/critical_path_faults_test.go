@@ -14,6 +14,7 @@ import (
 // status). When one of them fails, the step runs again and must not post a
 // second time what its other writes already did.
 func TestWritesSentTogetherAreNotRepeated(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		fault func(f *faultStory)
@@ -32,6 +33,7 @@ func TestWritesSentTogetherAreNotRepeated(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFaultStory(t)
 			f.settle()
 			tc.fault(f)

@@ -24,6 +24,8 @@ const criticalPathRounds = 5
 // deployment's creation instead of counting alone when a job is picked up
 // late. With 100 ms per request the time to the executor call is logged,
 // for BENCHMARKS.md; no assertion is made on time.
+// Serial (no t.Parallel): the rounds depend on when queued jobs are picked
+// up, which other tests' load would change.
 func TestCriticalPathRounds(t *testing.T) {
 	for _, tc := range []struct {
 		latency time.Duration

@@ -8,6 +8,7 @@ import (
 // `go run . demo` is one of the README's two commands: it must keep working
 // and tell the story it promises.
 func TestDemoTellsTheStory(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	if err := Demo(t.Context(), &out); err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())

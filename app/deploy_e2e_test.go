@@ -11,6 +11,7 @@ import (
 // A writer comments /deploy staging; staging is live, and everything GitHub
 // shows about it is right.
 func TestWriterDeploysPRToStaging(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/cart", "walt")
@@ -73,6 +74,7 @@ func TestWriterDeploysPRToStaging(t *testing.T) {
 // API economy: the happy path stays within 25 requests after the token
 // exchange; a second deploy re-reads config and permission as 304s.
 func TestDeployAPIEconomy(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/a", "walt")
@@ -139,6 +141,7 @@ func TestDeployAPIEconomy(t *testing.T) {
 // rollback instructions and a Rollback button; pressing it redeploys the
 // previous good SHA as a deploy:rollback deployment.
 func TestFailedDeployIsRolledBackWithTheButton(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("mia", "maintain")
 	s.Repo.SetPermission("rita", "read")
@@ -215,6 +218,7 @@ func TestFailedDeployIsRolledBackWithTheButton(t *testing.T) {
 // Production: GitHub leaves older production deployments active, so
 // deploybot marks the previous one inactive itself.
 func TestProductionSuccessDeactivatesPrevious(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("mia", "maintain")
 	pr1, _ := s.openPR("feature/one", "mia")
@@ -233,6 +237,7 @@ func TestProductionSuccessDeactivatesPrevious(t *testing.T) {
 
 // Commands deploybot cannot run get one short reply and nothing else.
 func TestCommandsThatCannotRunGetOneReply(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, user, role, body string
 		fork                   bool
@@ -247,6 +252,7 @@ func TestCommandsThatCannotRunGetOneReply(t *testing.T) {
 		{name: "unknown ref", user: "walt", role: "write", body: "/deploy staging no-such-branch", reply: "can't find `no-such-branch`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := newStory(t, "")
 			if tc.role != "" {
 				s.Repo.SetPermission(tc.user, tc.role)
@@ -280,6 +286,7 @@ func TestCommandsThatCannotRunGetOneReply(t *testing.T) {
 
 // Edited comments, other bots and plain comments are ignored entirely.
 func TestIgnoredComments(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")
@@ -297,6 +304,7 @@ func TestIgnoredComments(t *testing.T) {
 
 // --dry-run runs the gates and reports; nothing is deployed.
 func TestDryRunDeploysNothing(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/x", "walt")
@@ -323,6 +331,7 @@ func TestDryRunDeploysNothing(t *testing.T) {
 
 // A redelivered webhook has exactly one effect.
 func TestRedeliveredCommentDeploysOnce(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")
@@ -355,6 +364,7 @@ func TestRedeliveredCommentDeploysOnce(t *testing.T) {
 // A 202 from the create-deployment endpoint (GitHub auto-merged instead of
 // deploying) is an error, never a deployment.
 func TestAutoMerge202IsAnError(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")
@@ -376,6 +386,7 @@ func TestAutoMerge202IsAnError(t *testing.T) {
 
 // On an issue (not a PR) /deploy deploys the default branch's head.
 func TestDeployFromAnIssueUsesTheDefaultBranch(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	issue := s.Repo.OpenIssue("walt", "Release train")
@@ -393,6 +404,7 @@ func TestDeployFromAnIssueUsesTheDefaultBranch(t *testing.T) {
 // adopted but blocked by the permission gate, visibly on that deployment,
 // and nothing is deployed.
 func TestForeignDeploymentByReaderIsBlocked(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Sim.CreateDeployment(SandboxRepoFull, "octocat", "main", "staging", "deploy", map[string]any{})
 	deps := s.deploymentsFinished(1)
@@ -408,6 +420,7 @@ func TestForeignDeploymentByReaderIsBlocked(t *testing.T) {
 // Config problems are the user's to fix: a reply naming the lines, never a
 // failed delivery.
 func TestConfigProblemsAreReplies(t *testing.T) {
+	t.Parallel()
 	t.Run("invalid config", func(t *testing.T) {
 		s := newStory(t, "environments:\n  staging:\n    executor: { webhook: { url: TARGET/h } }\n    verify:\n      helth: []\n")
 		s.Repo.SetPermission("walt", "write")
@@ -458,6 +471,7 @@ func (s *story) allDeliveriesAccepted() {
 // The executor refuses (non-2xx): the deployment fails with its answer, and
 // verification never runs.
 func TestExecutorRefusalFailsTheDeployment(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr1, good := s.openPR("feature/good", "walt")

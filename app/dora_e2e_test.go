@@ -50,6 +50,7 @@ func gaugeValue(m *dto.Metric) float64 { return m.GetGauge().GetValue() }
 // half an hour later: /metrics shows staging's delivery figures, labelled
 // by repository and environment only.
 func TestDeliveryMetricsOnMetrics(t *testing.T) {
+	t.Parallel()
 	c := &clock{}
 	s := newStoryAt(t, "", c.Now)
 	s.Repo.SetPermission("walt", "write")

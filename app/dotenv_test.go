@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseDotenv(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, in string
 		want     map[string]string
@@ -51,6 +52,7 @@ func TestParseDotenv(t *testing.T) {
 }
 
 func TestDotenvRoundTripAndEnvironmentWins(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pem := "-----BEGIN RSA PRIVATE KEY-----\nMIIE\"x\\y\n-----END RSA PRIVATE KEY-----\n"
 	if _, err := writeDotenv(dir, map[string]string{"GITHUB_APP_PRIVATE_KEY": pem, "GITHUB_APP_ID": "5"}, setupVars); err != nil {
@@ -90,6 +92,7 @@ func TestDotenvRoundTripAndEnvironmentWins(t *testing.T) {
 }
 
 func TestSessionKeySettings(t *testing.T) {
+	t.Parallel()
 	base := map[string]string{"GITHUB_APP_ID": "1", "GITHUB_APP_PRIVATE_KEY": "k", "GITHUB_WEBHOOK_SECRET": "s",
 		"DEPLOYBOT_PUBLIC_URL": "https://deploybot.example"}
 	hex32 := strings.Repeat("ab", 32)

@@ -33,6 +33,7 @@ func (s *story) shownOnGitHub(pr int, sha string) string {
 // value that is not the expected one, and its URL carries a token: the gate
 // blocks, and neither the value nor the token shows up anywhere on GitHub.
 func TestFlagValueAndURLTokenAreNeverShown(t *testing.T) {
+	t.Parallel()
 	flags := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"checkout":{"enabled":"SECRET-VALUE"}}`)
 	}))
@@ -60,6 +61,7 @@ func TestFlagValueAndURLTokenAreNeverShown(t *testing.T) {
 // Walt's health check URL carries a token and the service stays unhealthy:
 // the failure names the host, never the token.
 func TestHealthCheckFailureHidesTheURLToken(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, strings.Replace(SandboxConfig, "TARGET/healthz/staging,", "\"TARGET/healthz/staging?token=SECRET-TOKEN\",", 1))
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/sick", "walt")

@@ -16,6 +16,7 @@ import (
 // The server's client refuses loopback unless the operator opts it in;
 // the sandbox (demo, tests) opts in explicitly.
 func TestServerEgressIsClosedByDefault(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()

@@ -110,6 +110,7 @@ func (f *faultStory) requests(op string) (n int) {
 // step runs again about a second later, finds the deployment it made, sees
 // it has no queued status yet and posts it.
 func TestStatusWrite502IsRetriedSoon(t *testing.T) {
+	t.Parallel()
 	f := newFaultStory(t)
 	f.Sim.FailNext("POST", "/repos/acme/shop/deployments/", 1, http.StatusBadGateway, nil)
 	f.deployed()
@@ -124,6 +125,7 @@ func TestStatusWrite502IsRetriedSoon(t *testing.T) {
 // GitHub creates the deployment and its answer is lost: the retried step
 // finds the deployment by its payload and still posts queued.
 func TestLostCreateDeploymentAnswerStillQueues(t *testing.T) {
+	t.Parallel()
 	f := newFaultStory(t)
 	f.Sim.FailAfterApply("POST", "/repos/acme/shop/deployments", 1, http.StatusBadGateway)
 	f.deployed()

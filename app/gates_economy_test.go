@@ -39,6 +39,7 @@ environments:
 // With every gate configured, one production deploy of a release tag makes
 // a counted number of REST requests; the figure is in BENCHMARKS.md.
 func TestAllGatesDeployAPIEconomy(t *testing.T) {
+	t.Parallel()
 	flags := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"checkout":{"enabled":true}}`)
 	}))
@@ -164,6 +165,7 @@ environments:
 // per gate, created already completed, the summary created and completed,
 // three statuses, the record posted and edited once, the deployment and 👀.
 func TestSixGatesDeployWrites(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, sixGatesConfig)
 	s.Repo.SetPermission("walt", "write")
 	s.Repo.SetPermission("bob", "write")

@@ -26,6 +26,7 @@ func insertOnlyStore(t *testing.T) *store.Store {
 // and a redelivery inside the same batch, or of a delivery stored by an
 // earlier batch, is deduplicated (stored once, one job).
 func TestGroupCommitStoresConcurrentDeliveriesTogether(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		ids         []string // delivered at once
@@ -96,6 +97,7 @@ func TestGroupCommitStoresConcurrentDeliveriesTogether(t *testing.T) {
 // A delivery the database refuses fails alone: the others of its batch are
 // stored by one transaction each.
 func TestGroupCommitIsolatesARefusedDelivery(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := insertOnlyStore(t)
 	g := &groupCommit{store: st, in: make(chan *intakeRequest, maxIntakeBatch), quit: make(chan struct{}), done: make(chan struct{})}

@@ -16,6 +16,7 @@ import (
 // emulator sent during a real deploy (deploybot's echoes among them) plus
 // the hand-written ones of TestIntakeSkipsWhatConcernsNothing's kind.
 func TestSkippedDeliveriesAreThoseHandlersIgnore(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, gatedConfig)
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/cart", "walt")

@@ -55,6 +55,7 @@ func hookRequest(event, delivery, signature string, body io.Reader) *http.Reques
 // a thousand unsigned requests with a thousand event names, and signed
 // ones with unknown names, add no label values beyond two fixed ones.
 func TestWebhookMetricsLabelsAreBounded(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.settle()
 	h := s.App.Handler()
@@ -90,6 +91,7 @@ func TestWebhookMetricsLabelsAreBounded(t *testing.T) {
 
 // The server bounds how long and how much a client may hold.
 func TestServerTimeoutsAreSet(t *testing.T) {
+	t.Parallel()
 	srv := newServer(":0", http.NotFoundHandler())
 	for name, d := range map[string]time.Duration{
 		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
@@ -124,6 +126,7 @@ func (b *stalledBody) Read(p []byte) (int, error) {
 // When every intake slot holds a stalled request, the next one is answered
 // 503 with Retry-After at once; when the slots free up, requests get in.
 func TestWebhookIntakeLimitsRequestsInFlight(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	h := s.App.routes(2)
 	release := make(chan struct{})

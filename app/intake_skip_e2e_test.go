@@ -28,6 +28,7 @@ func counterValue(t *testing.T, a *App, event, outcome string) float64 {
 // checks on commits no deployment is on — are answered 202 without a write
 // and counted as skipped; those a handler acts on are stored.
 func TestIntakeSkipsWhatConcernsNothing(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.settle()
 	bot := s.Sim.BotLogin()
@@ -113,6 +114,7 @@ func TestIntakeSkipsWhatConcernsNothing(t *testing.T) {
 // stored. The emulator's own check_run/check_suite completing the CI then
 // finishes the deploy.
 func TestIntakeStoresChecksOnlyForWatchedCommits(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, gatedConfig)
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/cart", "walt")

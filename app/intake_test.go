@@ -36,6 +36,7 @@ func postHook(t *testing.T, url, event, delivery, signature string, body []byte)
 }
 
 func TestWebhookIntake(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	url := s.Server.URL
 	s.settle()
@@ -85,6 +86,7 @@ func TestWebhookIntake(t *testing.T) {
 }
 
 func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")

@@ -38,6 +38,7 @@ func (f *fakeCommits) add(repo, sha string) {
 }
 
 func TestCommitWatch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("a commit another replica started deploying is watched", func(t *testing.T) {
 		f := &fakeCommits{}

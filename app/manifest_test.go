@@ -12,6 +12,7 @@ import (
 
 // app.yml subscribes to exactly the events deploybot handles.
 func TestManifestEventsMatchHandlers(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../app.yml")
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,7 @@ func (m *shopMetrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // executing), measured on a real Prometheus, finds the increase, and the
 // deployment rolls back by itself; the rollback's own analysis passes.
 func TestMetricAnalysisOnPrometheusRollsBackAnErrorSpike(t *testing.T) {
+	t.Parallel()
 	var s *story
 	var bad sync.Map
 	metrics := &shopMetrics{broken: func() bool {

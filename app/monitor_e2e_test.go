@@ -35,11 +35,13 @@ func (s *story) monitorEnded(sha, env string) githubsim.CheckRun {
 // while it lasts and completes at the end; the window costs at most five
 // GitHub writes.
 func TestQuietMonitoringWindowIsCheap(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		window, step time.Duration
 		budget       int
 	}{{20 * time.Minute, 5 * time.Minute, 5}, {60 * time.Minute, 10 * time.Minute, 10}} {
 		t.Run(humanMinutes(tc.window), func(t *testing.T) {
+			t.Parallel()
 			if tc.window > 20*time.Minute && os.Getenv(storetest.EnvVar) != "" {
 				t.Skip("a count that does not depend on the database: measured on SQLite only, to keep CI short")
 			}
@@ -116,6 +118,7 @@ func quietWindow(t *testing.T, window, step time.Duration, budget int) {
 // status and rolls back by itself. A reader's label changes nothing, and a
 // newer deployment ends the older window.
 func TestIssueLabelledIncidentDuringTheWindowRollsBack(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
@@ -166,6 +169,7 @@ func TestIssueLabelledIncidentDuringTheWindowRollsBack(t *testing.T) {
 // deployment gets a failure status and the deployer one reply; the
 // decision is theirs (the Rollback button).
 func TestHealthBreachDuringTheWindowNotifies(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }

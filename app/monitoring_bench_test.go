@@ -28,6 +28,7 @@ const MonitoredBenchEnv = "DEPLOYBOT_BENCH_MONITORED"
 // GitHub requests, goroutines and memory, next to the same process with no
 // window open. The metric endpoint stands in for Prometheus and counts the
 // queries (one HTTP request each).
+// Serial: it measures the process (goroutines, memory).
 func TestManyDeploymentsMonitoredAtOnce(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv(MonitoredBenchEnv))
 	if n <= 0 {

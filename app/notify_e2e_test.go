@@ -51,6 +51,7 @@ func (c *chat) messages() []string {
 // for Promote and succeeding; then a broken version failing and being
 // rolled back. One message per event.
 func TestNotificationsToTheTeamsChannel(t *testing.T) {
+	t.Parallel()
 	channel, hook := newChat(t, http.StatusOK)
 	s := newStory(t, `notify: { webhook: `+hook+` }
 environments:
@@ -104,6 +105,7 @@ environments:
 
 // A channel that refuses the message changes nothing about the deploy.
 func TestARefusedNotificationNeverFailsADeploy(t *testing.T) {
+	t.Parallel()
 	channel, hook := newChat(t, http.StatusForbidden)
 	s := newStory(t, `environments:
   staging:

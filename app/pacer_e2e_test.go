@@ -38,6 +38,7 @@ environments:
 // intermediate record edits) and makes the others wait their turn, final
 // ones first. Within 15 minutes every deployment has its final status, its
 // check run's conclusion and its final record.
+// Serial: sixty deploys load the CPU and the pacer's windows are timed.
 func TestSixtyDeploysInAMinuteStayUnderSecondaryLimits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a scaled quarter of an hour")
@@ -209,6 +210,7 @@ func finishedDeploys(sb *Sandbox, pulls []sixtyPull) int {
 
 // The baseline for BENCHMARKS.md (DEPLOYBOT_PACER_BASELINE=1): the same
 // sixty deploys without the pacer, for the same 15 scaled minutes.
+// Serial, like the paced run it is measured against.
 func TestSixtyDeploysWithoutPacerBaseline(t *testing.T) {
 	if os.Getenv("DEPLOYBOT_PACER_BASELINE") == "" {
 		t.Skip("a measurement for BENCHMARKS.md; set DEPLOYBOT_PACER_BASELINE=1")

@@ -17,6 +17,7 @@ import (
 // The deploy measured is the second to dev, so something is live and it
 // makes every write of a plain deploy (the backup tag too).
 func TestPacerDropsNothingWithoutPressure(t *testing.T) {
+	t.Parallel()
 	plainDeploy := func(t *testing.T, noPacer bool) (writes, *pacer.Pacers) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()

@@ -26,6 +26,7 @@ func (s *story) reap() int {
 // it with an error status and a reply, and the deployment queued behind it
 // runs. The hung call's late answer changes nothing.
 func TestReaperEndsAStuckDeploymentAndHandsOnTheEnvironment(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	q := newQueuedBehind(t, func(o *SandboxOptions) { o.Now = clk.Now })
 	s, pr1, sha1, sha2 := q.story, q.pr1, q.sha1, q.sha2
@@ -82,6 +83,7 @@ func TestReaperEndsAStuckDeploymentAndHandsOnTheEnvironment(t *testing.T) {
 // A deployment waiting for CI with `wait: 3h` is legitimately quiet for
 // three hours: the reaper leaves it alone until then (plus its margin).
 func TestReaperWaitsOutAConfiguredChecksWait(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	s := newStoryAt(t, strings.Replace(gatedConfig, "wait: 20m", "wait: 3h", 1), clk.Now)
 	s.Repo.SetPermission("walt", "write")

@@ -14,6 +14,7 @@ import (
 // only what the PR record shows); anything else — no token, another
 // deployment's token, a guessed id, an expired record — is a plain 404.
 func TestRecordLinksArePrivate(t *testing.T) {
+	t.Parallel()
 	const planted = "PLANTED-executor-token-7f3c"
 	clk := &clock{}
 	s := newStoryAt(t, strings.Replace(SandboxConfig, "TARGET/hooks/staging", "'TARGET/hooks/staging?token="+planted+"'", 1), clk.Now)
@@ -103,6 +104,7 @@ func TestRecordLinksArePrivate(t *testing.T) {
 }
 
 func TestRecordLinkSettings(t *testing.T) {
+	t.Parallel()
 	base := map[string]string{"GITHUB_APP_ID": "12", "GITHUB_APP_PRIVATE_KEY": "pem", "GITHUB_WEBHOOK_SECRET": "hook-secret"}
 	parse := func(extra map[string]string) (Settings, error) {
 		return SettingsFromEnv(func(k string) (string, bool) {

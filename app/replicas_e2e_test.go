@@ -13,6 +13,7 @@ import (
 // replica resumes the step within a minute — the same call, with the same
 // idempotency key — and the deployment finishes once, as if nothing happened.
 func TestKilledReplicasStepResumesOnAnotherWithinAMinute(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, 2, false)
 	release, pr, sha := c.deployHeld()
 	victim := c.leaseHolder()
@@ -71,6 +72,7 @@ func TestKilledReplicasStepResumesOnAnotherWithinAMinute(t *testing.T) {
 // It hands the step over at once — the survivor resumes it long before the
 // 10-minute lease could expire — and exits cleanly.
 func TestSIGTERMHandsTheRunningStepOverAtOnce(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, 2, false, "DEPLOYBOT_STEP_LEASE=10m")
 	release, _, _ := c.deployHeld()
 	leaving := c.leaseHolder()
@@ -104,6 +106,7 @@ func TestSIGTERMHandsTheRunningStepOverAtOnce(t *testing.T) {
 // GitHub's delivery reaches both replicas (a retry through another load
 // balancer path, or a redelivery): it has one effect.
 func TestOneDeliveryToBothReplicasHasOneEffect(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, 2, true)
 	c.repo.Commit("feature", map[string]string{"f.txt": "f"}, "feature")
 	pr := c.repo.OpenPR("feature", "main", "alice", "Feature")
@@ -137,6 +140,7 @@ func TestOneDeliveryToBothReplicasHasOneEffect(t *testing.T) {
 // the 10 % step dies. The survivor resumes that very step (same idempotency
 // key), and the rest of the rollout runs once.
 func TestKilledReplicaMidCanaryResumesTheSameStep(t *testing.T) {
+	t.Parallel()
 	c := newClusterWith(t, `default_environment: production
 environments:
   production:

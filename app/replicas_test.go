@@ -4,17 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,21 +25,6 @@ import (
 // replicaEnv makes the test binary a deploybot replica: `deploybot serve`
 // in a process of its own, so a test can kill -9 it or send it SIGTERM.
 const replicaEnv = "DEPLOYBOT_TEST_REPLICA"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(replicaEnv) == "1" {
-		// What main.go does.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := Main(ctx, []string{"serve"}, os.LookupEnv, os.Stdout, os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "deploybot:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
 
 // cluster is deploybot as operators run it for availability: replicas in
 // processes of their own on one PostgreSQL database, behind a load balancer

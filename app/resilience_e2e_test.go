@@ -14,6 +14,7 @@ import (
 // Two requests for one environment: the second waits its turn, says so,
 // and runs when the first finishes (FIFO, enforced by the database).
 func TestSecondRequestWaitsForTheEnvironment(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	release := s.Target.Hold()
@@ -76,6 +77,7 @@ func TestSecondRequestWaitsForTheEnvironment(t *testing.T) {
 // its record, as far as deploybot can tell) is retried from the queue; the
 // retry finds the deployment it made instead of creating a second one.
 func TestInterruptedStepResumesWithoutRepeating(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")
@@ -104,6 +106,7 @@ func TestInterruptedStepResumesWithoutRepeating(t *testing.T) {
 // GitHub's 5xx answers to reads and short rate-limit waits are retried in
 // the request; a long rate limit snoozes the step until the reset.
 func TestGitHubRetries(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")
@@ -148,6 +151,7 @@ func (s *story) checkRunsNamed(sha, name string) []githubsim.CheckRun {
 // deploybot restarts while a deployment waits on a durable timer (a health
 // check retry): the new process picks the deployment up where it was.
 func TestRestartResumesWaitingDeployment(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, strings.ReplaceAll(SandboxConfig, "timeout: 3s", "timeout: 1m"))
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/slow", "walt")
@@ -192,6 +196,7 @@ func TestRestartResumesWaitingDeployment(t *testing.T) {
 // Someone deletes deploybot's record comment mid-deploy: the deployment
 // goes on (the record stays at log_url).
 func TestDeletedRecordCommentDoesNotFailTheDeploy(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")

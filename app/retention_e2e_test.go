@@ -10,6 +10,7 @@ import (
 // hold whatever a user wrote) is gone, yet a redelivery of the same id is
 // still recognised and has no second effect.
 func TestHandledDeliveryKeepsOnlyItsID(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/x", "walt")
@@ -46,6 +47,7 @@ func TestHandledDeliveryKeepsOnlyItsID(t *testing.T) {
 // Delivery ids are kept for the retention period (7 days by default) and
 // deleted by the retention job after it.
 func TestDeliveriesPastRetentionAreDeleted(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	s := newStoryAt(t, "", clk.Now)
 	s.Repo.SetPermission("walt", "write")
@@ -76,6 +78,7 @@ func TestDeliveriesPastRetentionAreDeleted(t *testing.T) {
 }
 
 func TestRetentionSetting(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		value   string
 		want    time.Duration

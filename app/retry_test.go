@@ -11,6 +11,7 @@ import (
 )
 
 func TestRetryMiddleware(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		method    string
@@ -40,6 +41,7 @@ func TestRetryMiddleware(t *testing.T) {
 		{"429 with short Retry-After is retried", "POST", []int{429, 201}, http.Header{"Retry-After": {"0"}}, 2, 201},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			var calls atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				n := int(calls.Add(1))
@@ -75,6 +77,7 @@ func TestRetryMiddleware(t *testing.T) {
 
 // The three retries of a 5xx come within about a second, jittered.
 func TestServerErrorBackoff(t *testing.T) {
+	t.Parallel()
 	var worst time.Duration
 	for attempt := range maxRetries {
 		base := serverErrorBase << attempt

@@ -63,6 +63,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // the installation tokens, the webhook and executor secrets and the
 // planted environment secrets: zero hits.
 func TestNoSecretReachesLogsCommentsChecksOrStatuses(t *testing.T) {
+	t.Parallel()
 	flags := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"checkout":{"enabled":"` + plantedFlagValue + `"}}`))

@@ -6,6 +6,7 @@ import (
 )
 
 func TestSettingsFromEnv(t *testing.T) {
+	t.Parallel()
 	full := map[string]string{
 		"GITHUB_APP_ID": "12", "GITHUB_APP_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\\nabc\\n-----END RSA PRIVATE KEY-----",
 		"GITHUB_WEBHOOK_SECRET": "s",

@@ -29,6 +29,7 @@ var formRx = regexp.MustCompile(`<form id="manifest-form" method="post" action="
 // The operator runs `deploybot setup --org acme`, opens the page, creates
 // the App on GitHub and is sent back; .env holds the App's credentials and
 // `deploybot serve` started from it answers the App's webhooks.
+// Serial: it sets the package's Manifest, as package main does.
 func TestSetupCreatesTheAppAndServeRunsFromDotenv(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -57,6 +57,7 @@ const smokeConfig = `environments:
 // The smoke flow runs after the deploy: the home page, then an order
 // through the API with its JSON checked. Each result is in the record.
 func TestSmokeFlowPasses(t *testing.T) {
+	t.Parallel()
 	shop := shopAPI(t, func() bool { return false })
 	s := newStory(t, strings.ReplaceAll(smokeConfig, "SHOP", shop.URL))
 	s.Repo.SetPermission("walt", "write")
@@ -77,6 +78,7 @@ func TestSmokeFlowPasses(t *testing.T) {
 // expectation it missed — never what the service answered — and the
 // deployment fails and rolls back by itself.
 func TestSmokeFailureFailsAndRollsBack(t *testing.T) {
+	t.Parallel()
 	var s *story
 	var bad atomic.Value
 	bad.Store("")
@@ -112,6 +114,7 @@ func TestSmokeFailureFailsAndRollsBack(t *testing.T) {
 // repository's smoke.yml and waits — woken by workflow_run, no requests
 // meanwhile — for its run; a failed run fails the deployment.
 func TestSmokeWorkflowDecides(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, `environments:
   staging:
     executor: { webhook: { url: TARGET/hooks/staging } }

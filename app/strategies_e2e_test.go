@@ -70,6 +70,7 @@ func actionIDs(cr githubsim.CheckRun) string {
 // the environment's permission presses Promote, then 100 %. While it waits
 // for Promote, deploybot makes no request at all.
 func TestCanaryWithTimedPauseAndPromote(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, canaryConfig)
 	s.Repo.SetPermission("maya", "write")
 	s.Repo.SetPermission("rita", "read")
@@ -134,8 +135,12 @@ func TestCanaryWithTimedPauseAndPromote(t *testing.T) {
 // stable takes all traffic back (one call at weight 0) and the deployment
 // fails, saying who aborted.
 func TestCanaryAbortedWhilePaused(t *testing.T) {
+	t.Parallel()
 	for _, by := range []string{"command", "button"} {
-		t.Run(by, func(t *testing.T) { canaryAborted(t, by) })
+		t.Run(by, func(t *testing.T) {
+			t.Parallel()
+			canaryAborted(t, by)
+		})
 	}
 }
 
@@ -170,6 +175,7 @@ func canaryAborted(t *testing.T, by string) {
 
 // The health check after the 10 % step fails: the canary aborts by itself.
 func TestCanaryAbortsWhenItsHealthCheckFails(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, canaryConfig)
 	s.Repo.SetPermission("maya", "write")
 	pr, sha := s.openPR("feature/search", "maya")
@@ -188,6 +194,7 @@ func TestCanaryAbortsWhenItsHealthCheckFails(t *testing.T) {
 // A rolling update of four batches whose second batch does not come up:
 // the batches updated so far go back, newest first, to what was live.
 func TestRollingFailureRollsBackUpdatedBatches(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
@@ -230,6 +237,7 @@ func TestRollingFailureRollsBackUpdatedBatches(t *testing.T) {
 // auto_promote off the switch waits for Promote, and an abort before the
 // switch leaves everything as it was (no undo call).
 func TestBlueGreenSlotsAndAbortBeforeTheSwitch(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
@@ -288,6 +296,7 @@ func short(sha string) string {
 // Blue-green after the switch: the live slot fails its health check, so
 // traffic switches back to the slot that was live before.
 func TestBlueGreenSwitchesBackWhenTheLiveSlotFails(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
@@ -323,6 +332,7 @@ func TestBlueGreenSwitchesBackWhenTheLiveSlotFails(t *testing.T) {
 // deploybot restarts while a canary waits for Promote: the pause is still
 // there afterwards, and Promote finishes the rollout without repeating a step.
 func TestCanaryPauseSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, canaryConfig)
 	s.Repo.SetPermission("maya", "write")
 	pr, sha := s.openPR("feature/search", "maya")
@@ -344,6 +354,7 @@ func TestCanaryPauseSurvivesARestart(t *testing.T) {
 // request and write by operation (the figures are in BENCHMARKS.md), and
 // none while the pause waits.
 func TestCanaryAPIEconomy(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
@@ -378,8 +389,10 @@ func TestCanaryAPIEconomy(t *testing.T) {
 // version: rolling back — the Rollback button of the successful
 // deployment, or /rollback — is one `switch` call, no redeploy.
 func TestBlueGreenRollbackIsOneSwitch(t *testing.T) {
+	t.Parallel()
 	for _, by := range []string{"button", "command"} {
 		t.Run(by, func(t *testing.T) {
+			t.Parallel()
 			s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }
@@ -426,6 +439,7 @@ func TestBlueGreenRollbackIsOneSwitch(t *testing.T) {
 // deploy:rollback deployment triggered "automatic", whose record links the
 // failure.
 func TestAutomaticRollbackAfterAFailedHealthCheck(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, `environments:
   production:
     executor: { webhook: { url: TARGET/hooks/production } }

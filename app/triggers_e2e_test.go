@@ -30,6 +30,7 @@ environments:
 // A maintainer publishes v1.2.0; staging gets a deployment of the tag's
 // commit, and the release notes gain a Deployments section with its line.
 func TestPublishedReleaseDeploysAndIsArchived(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, triggersConfig)
 	s.Repo.SetPermission("octocat", "maintain")
 	sha := s.Repo.Commit("main", map[string]string{"cart.go": "v1.2"}, "cart")
@@ -77,6 +78,7 @@ func TestPublishedReleaseDeploysAndIsArchived(t *testing.T) {
 // Someone creates a Deployment with the API for staging: deploybot adopts
 // it, runs the pipeline and reports statuses on it — exactly one deployment.
 func TestForeignDeploymentIsAdopted(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, triggersConfig)
 	s.Repo.SetPermission("olga", "write")
 	sha := s.Repo.Head("main")
@@ -107,6 +109,7 @@ func TestForeignDeploymentIsAdopted(t *testing.T) {
 // "ready", and finishes (verification, record) when that system reports
 // success on the deployment; a reported failure fails the deployment.
 func TestExternalExecutorFinishesOnItsStatus(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, triggersConfig)
 	s.Repo.SetPermission("walt", "write")
 	pr, sha := s.openPR("feature/perf", "walt")
@@ -147,6 +150,7 @@ func TestExternalExecutorFinishesOnItsStatus(t *testing.T) {
 // deployment the permission gate blocks: permission has no check run of its
 // own; the summary, created once and already completed, says why.
 func TestReleaseByReaderIsBlockedInTheSummary(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, triggersConfig)
 	s.Repo.SetPermission("octocat", "read")
 	sha := s.Repo.Commit("main", map[string]string{"cart.go": "v1.3"}, "cart")

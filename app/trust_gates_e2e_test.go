@@ -74,6 +74,7 @@ func (s *story) gateConclusion(sha, env, gate string) string {
 // blocks. Walt's genuine rollback to the previous live version, within the
 // window, still skips checks and reviews (its CI has since turned red).
 func TestForeignRollbackSkipsGatesOnlyWhenItIsOne(t *testing.T) {
+	t.Parallel()
 	s := newTrustStory(t)
 	first := s.shipToProduction("feature/one", 1)
 	second := s.shipToProduction("feature/two", 2)
@@ -107,6 +108,7 @@ func TestForeignRollbackSkipsGatesOnlyWhenItIsOne(t *testing.T) {
 // an approved PR, or the PR after a push that nobody approved, is blocked;
 // an approval of the head lets it through.
 func TestReviewsGateJudgesTheDeployedCommit(t *testing.T) {
+	t.Parallel()
 	s := newTrustStory(t)
 	pr, head := s.openPR("feature/cart", "walt")
 	s.Repo.AddCheckRun(head, "ci/test", "completed", "success")
@@ -140,6 +142,7 @@ func TestReviewsGateJudgesTheDeployedCommit(t *testing.T) {
 // pull request ref or its SHA (readable through this repository's network);
 // a SHA on a branch of this repository still deploys, for two requests.
 func TestForkCodeCannotBeDeployedByRefOrSHA(t *testing.T) {
+	t.Parallel()
 	s := newTrustStory(t)
 	fork := s.Repo.Fork("mallory")
 	evil := fork.Commit("evil", map[string]string{"app.go": "steal()"}, "innocent")
@@ -181,6 +184,7 @@ func TestForkCodeCannotBeDeployedByRefOrSHA(t *testing.T) {
 // The checks gate runs for every environment, configured or not: a deploy
 // of a commit whose CI is still running waits for it.
 func TestChecksGateRunsByDefault(t *testing.T) {
+	t.Parallel()
 	s := newTrustStory(t)
 	pr, sha := s.openPR("feature/wait", "walt")
 	ci := s.Repo.AddCheckRun(sha, "ci/test", "in_progress", "")
@@ -199,6 +203,7 @@ func TestChecksGateRunsByDefault(t *testing.T) {
 
 // `checks: false` is the one way to stop gating on CI.
 func TestChecksGateTurnedOff(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, strings.Replace(trustConfig, "    executor: { webhook: { url: TARGET/hooks/staging } }\n",
 		"    executor: { webhook: { url: TARGET/hooks/staging } }\n    gates: { checks: false }\n", 1))
 	s.Repo.SetPermission("walt", "write")
@@ -219,6 +224,7 @@ func TestChecksGateTurnedOff(t *testing.T) {
 // version is an ordinary deploy again, like /rollback without --force: its
 // red CI blocks it.
 func TestForeignRollbackAfterTheWindowRunsEveryGate(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	s := newStoryAt(t, trustConfig, clk.Now)
 	for _, u := range []string{"walt", "bob"} {

@@ -13,6 +13,7 @@ import (
 // A signed delivery that decodes but lacks its repository can never be
 // handled: it is attempted once and cancelled, not retried twelve times.
 func TestUnhandleableDeliveryIsAttemptedOnce(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.settle()
 	body := []byte(`{"action":"created","installation":{"id":4242},"issue":{"number":1},` +
@@ -45,6 +46,7 @@ func TestUnhandleableDeliveryIsAttemptedOnce(t *testing.T) {
 // The worker itself turns undecodable and incomplete payloads into
 // river.JobCancel, for every event deploybot handles.
 func TestDeliveryWorkerCancelsUnhandleablePayloads(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	w := &deliveryWorker{app: s.App}
 	for _, event := range []string{"issue_comment", "deployment", "check_run", "release", "push", "pull_request", "deployment_protection_rule"} {

@@ -99,6 +99,7 @@ func manyEnvironmentsConfig(n int) string {
 // memory are measured next to the same process with none waiting. The
 // emulator and the deploy target live in the same process: their state is
 // part of the heap and RSS figures.
+// Serial: it measures the process (goroutines, memory).
 func TestIdleWhileDeploymentsWaitForCI(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv(WaitingBenchEnv))
 	if n <= 0 {

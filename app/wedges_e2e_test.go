@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/deploybot/deploybot/internal/githubsim"
+	"github.com/deploybot/deploybot/internal/pacer"
 	"github.com/deploybot/deploybot/store"
 	"github.com/deploybot/deploybot/store/storetest"
 )
@@ -71,6 +72,7 @@ func newQueuedBehind(t *testing.T, adjust func(o *SandboxOptions)) *queuedBehind
 // must not keep staging locked: the deployment ends, its record says what
 // went wrong, and the deployment queued behind it runs.
 func TestRefusalNearTheEndStillHandsOnTheEnvironment(t *testing.T) {
+	t.Parallel()
 	refused := `{"message":"Validation Failed","documentation_url":"https://docs.github.com/rest"}`
 	for _, tc := range []struct {
 		name   string
@@ -97,6 +99,7 @@ func TestRefusalNearTheEndStillHandsOnTheEnvironment(t *testing.T) {
 		record: []string{"is live in **staging**", "GitHub refused to report the deployment status (422 Validation Failed)"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			q := newQueuedBehind(t, nil)
 			f := tc.fault(q)
 			f.N, f.Status, f.Body = 1, http.StatusUnprocessableEntity, refused
@@ -148,7 +151,16 @@ func (retrySoon) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(
 // its finish step is retried and, at the last attempt, gives up. The
 // deployment still ends (error) and staging goes to the one queued behind.
 func TestFinishThatGivesUpStillHandsOnTheEnvironment(t *testing.T) {
-	q := newQueuedBehind(t, func(o *SandboxOptions) { o.RetryPolicy = retrySoon{} })
+	t.Parallel()
+	// The finish step's ~50 refused attempts spend most of a minute's write
+	// budget, so with GitHub's limits the pacer holds the queued
+	// deployment's writes for ~40 s: true, but not this story's subject.
+	budget := pacer.DefaultLimits()
+	budget.PerMinute *= 4
+	q := newQueuedBehind(t, func(o *SandboxOptions) {
+		o.RetryPolicy = retrySoon{}
+		o.PacerLimits = &budget
+	})
 	summary := q.checkRun(q.sha1, "deploy/staging")
 	q.Sim.Inject(githubsim.Fault{Method: "PATCH", PathPrefix: fmt.Sprintf("/repos/acme/shop/check-runs/%d", summary.ID),
 		N: 1000, Status: http.StatusInternalServerError})
@@ -182,6 +194,7 @@ func TestFinishThatGivesUpStillHandsOnTheEnvironment(t *testing.T) {
 // the record edit that follows, more often than one request retries), the
 // retry finds the summary instead of creating a second one.
 func TestRetriedFinishFindsTheBlockedSummary(t *testing.T) {
+	t.Parallel()
 	s := newStoryWith(t, func(o *SandboxOptions) {
 		o.Config = gatedConfig
 		o.RetryPolicy = retrySoon{}
