@@ -11,6 +11,7 @@ import (
 // names only that deployment. (The feed has no GitHub client: its cost is
 // the database's, one NOTIFY or hook call per watched row written.)
 func TestLiveUpdateCost(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	pr, _ := s.openPR("feature/live", "walt")

@@ -14,6 +14,7 @@ import (
 // Alice deploys and finds the deployment on deploybot's pages; Mallory,
 // who cannot read the repository, finds nothing of it - not even by URL.
 func TestPagesShowOnlyWhatTheUserCanRead(t *testing.T) {
+	t.Parallel()
 	c := &clock{}
 	s := newStoryAt(t, "", c.Now)
 	s.Repo.SetPermission("alice", "write")
@@ -31,7 +32,7 @@ func TestPagesShowOnlyWhatTheUserCanRead(t *testing.T) {
 	t.Run("alice sees what is live on the dashboard", func(t *testing.T) {
 		page := alice.sees("/")
 		contains(t, "dashboard", page, `data-repo="acme/shop" data-env="staging"`)
-		contains(t, "dashboard", page, sha[:7]+"</a> by alice")
+		contains(t, "dashboard", page, sha[:7]+`</a> <code class="ref">feature</code> by alice`)
 		contains(t, "dashboard", page, `href="`+record+`"`)
 	})
 	t.Run("alice opens the history and the record", func(t *testing.T) {
@@ -116,6 +117,7 @@ func TestPagesShowOnlyWhatTheUserCanRead(t *testing.T) {
 // state bound to the browser; a callback with a state the browser was not
 // given is refused; fixed routes win over /{owner}/{repo}.
 func TestSignInFlowAndLoginCSRF(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	client := noRedirects(nil)
 	step := func(c *http.Client, u string) *http.Response {
@@ -180,6 +182,7 @@ func TestSignInFlowAndLoginCSRF(t *testing.T) {
 // Unlock button, which does exactly what `/unlock staging` would: Alice
 // may not lift Bob's lock, Bob may, and only with the page's CSRF token.
 func TestUnlockButtonIsTheUnlockCommand(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("alice", "write")
 	s.Repo.SetPermission("bob", "maintain")
@@ -235,6 +238,7 @@ func TestUnlockButtonIsTheUnlockCommand(t *testing.T) {
 // and Abort on it, and pressing Promote there is `/promote production` by
 // the signed-in user: a reader's press is refused, a writer's goes on.
 func TestPromoteFromTheDashboard(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, canaryConfig)
 	s.Repo.SetPermission("alice", "write")
 	s.Repo.SetPermission("rita", "read")

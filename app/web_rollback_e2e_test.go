@@ -16,6 +16,7 @@ import (
 // cannot read the repository gets 404, a reader is refused as the command
 // refuses, a writer's press rolls back to the version live before.
 func TestRollbackFromTheRecordPage(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, "")
 	s.Repo.SetPermission("walt", "write")
 	s.Repo.SetPermission("rita", "read")
@@ -100,6 +101,7 @@ var chartPoint = regexp.MustCompile(`<circle class="(point|breach)" cx="[0-9.]+"
 // The analysis step's measurements appear on the record page as a chart:
 // one point per measurement with its value, and the max as a dashed line.
 func TestAnalysisChartOnTheRecordPage(t *testing.T) {
+	t.Parallel()
 	rates := errorRateAPI(t, "0.01", "0.03", "0.02")
 	s := newStory(t, `environments:
   staging:
@@ -134,6 +136,7 @@ func TestAnalysisChartOnTheRecordPage(t *testing.T) {
 // (no Rollback while it is in flight); Promote pressed there goes on and
 // the answer links back to the record.
 func TestPromoteFromTheRecordPage(t *testing.T) {
+	t.Parallel()
 	s := newStory(t, canaryConfig)
 	s.Repo.SetPermission("alice", "write")
 	pr, _ := s.openPR("feature/search", "alice")
