@@ -207,7 +207,7 @@ func TestUnlockButtonIsTheUnlockCommand(t *testing.T) {
 	contains(t, "dashboard", page, `action="`+unlock+`"`)
 	t.Run("alice may not lift bob's lock", func(t *testing.T) {
 		status, body := alice.post(unlock, url.Values{"csrf": {csrf(t, page)}})
-		if status != http.StatusOK || !strings.Contains(body, "Only @bob or a repository admin can unlock it") || !locked() {
+		if status != http.StatusForbidden || !strings.Contains(body, "Only @bob or a repository admin can unlock it") || !locked() {
 			t.Fatalf("%d, locked %v:\n%s", status, locked(), body)
 		}
 	})
@@ -252,7 +252,7 @@ func TestPromoteFromTheDashboard(t *testing.T) {
 	contains(t, "dashboard", page, `action="`+promote+`"`)
 	contains(t, "dashboard", page, `action="/acme/shop/environments/production/abort"`)
 	status, body := rita.post(promote, url.Values{"csrf": {csrf(t, page)}})
-	if status != http.StatusOK || !strings.Contains(body, "you can&#39;t promote the deployment to `production`") {
+	if status != http.StatusForbidden || !strings.Contains(body, "you can&#39;t promote the deployment to `production`") {
 		t.Fatalf("a reader's Promote: %d\n%s", status, body)
 	}
 	if got := calls(s.Target); got != "deploy@10,deploy@50" {

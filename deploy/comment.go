@@ -117,6 +117,10 @@ func (s *Service) runCommand(ctx context.Context, gh *github.Client, c Comment, 
 	default:
 		msg, err = s.deployCommand(ctx, gh, c, cmd, nil)
 	}
+	var refused *Refusal
+	if errors.As(err, &refused) {
+		msg, err = refused.Reason, nil
+	}
 	if err != nil {
 		return fmt.Errorf("/%s on #%d: %w", cmd.Name, c.Number, err)
 	}
@@ -125,6 +129,13 @@ func (s *Service) runCommand(ctx context.Context, gh *github.Client, c Comment, 
 	}
 	return nil
 }
+
+// Refusal is a command the user may not run (the permission it needs, or
+// a lock held by someone else): on a comment its text is the reply, on
+// the pages it answers 403 with that text.
+type Refusal struct{ Reason string }
+
+func (r *Refusal) Error() string { return r.Reason }
 
 // deployCommand runs a /deploy; reads are its config and pull request,
 // already started (nil: read them now).

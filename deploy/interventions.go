@@ -90,7 +90,7 @@ func (s *Service) interventionCommand(ctx context.Context, gh *github.Client, c 
 		return "", err
 	}
 	if perm.Verdict != checks.Pass {
-		return fmt.Sprintf("you can't %s the deployment to `%s`: %s.", cmd.Name, env.Name, perm.Reason), nil
+		return "", &Refusal{fmt.Sprintf("you can't %s the deployment to `%s`: %s.", cmd.Name, env.Name, perm.Reason)}
 	}
 	holder, err := s.Store.LockHolder(ctx, c.Owner+"/"+c.Repo, env.Name)
 	if err != nil {

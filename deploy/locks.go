@@ -60,7 +60,7 @@ func (s *Service) lockTarget(ctx context.Context, gh *github.Client, c Comment, 
 		return nil, "", "", err
 	}
 	if perm.Verdict != checks.Pass {
-		return nil, role, "you can't " + cmd.Name + " `" + env.Name + "`: " + perm.Reason + ". Ask someone who may deploy there.", nil
+		return nil, role, "", &Refusal{"you can't " + cmd.Name + " `" + env.Name + "`: " + perm.Reason + ". Ask someone who may deploy there."}
 	}
 	return env, role, "", nil
 }
@@ -103,7 +103,7 @@ func (s *Service) unlockCommand(ctx context.Context, gh *github.Client, c Commen
 	case held == nil:
 		return "`" + env.Name + "` is not locked; `/lock " + env.Name + " <reason>` locks it.", nil
 	case !removed:
-		return toCheckLock(held).Describe(env.Name, s.now()) + ". Only @" + held.Owner + " or a repository admin can unlock it: ask them.", nil
+		return "", &Refusal{toCheckLock(held).Describe(env.Name, s.now()) + ". Only @" + held.Owner + " or a repository admin can unlock it: ask them."}
 	case !held.HeldBy(c.Author):
 		return fmt.Sprintf("🔓 `%s` unlocked (the lock was @%s's, set %s). Anyone who may deploy there can now.", env.Name, held.Owner,
 			held.CreatedAt.UTC().Format(time.DateTime+" UTC")), nil

@@ -145,10 +145,6 @@ func (s *Service) OnRollbackButton(ctx context.Context, gh *github.Client, p Rol
 // rollbackCommand runs `/rollback [<env>] [<sha|tag>] [--force]`.
 func (s *Service) rollbackCommand(ctx context.Context, gh *github.Client, c Comment, cmd Command) (string, error) {
 	req, _, msg, err := s.planRollback(ctx, gh, c, cmd)
-	var refused *Refusal
-	if errors.As(err, &refused) {
-		return refused.Reason, nil
-	}
 	if req == nil {
 		return msg, err
 	}

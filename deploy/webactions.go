@@ -44,12 +44,6 @@ func (s *Service) Intervene(ctx context.Context, repo, env, user, action string)
 	return "Aborting: the rollout of `" + env + "` stops at its next step and undoes what it changed.", nil
 }
 
-// Refusal is an action the user may not take (the permission the comment
-// command needs): its text is the command's reply.
-type Refusal struct{ Reason string }
-
-func (r *Refusal) Error() string { return r.Reason }
-
 // Rollback is the Rollback button of an environment: `/rollback <env>` by
 // user - the same config, permission, lock, target and window rules, and
 // the same replies. Two things differ from the comment, because there is
