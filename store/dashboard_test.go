@@ -81,15 +81,8 @@ func TestDashboardRolloutAndMonitor(t *testing.T) {
 	live := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/shop", Environment: "production", State: store.StateSuccess, SHA: "live", InstallationID: 1}})[0]
 	next := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/shop", Environment: "production", State: store.StateWaiting, SHA: "next", InstallationID: 1}},
 		store.Step{Name: "pause", Spec: `{"weight":50,"manual":true}`})[0]
+	storetest.SetStep(t, st, next.ID, 0, store.StateWaiting, "Canary at 50 %: paused for Promote")
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
-		steps, err := tx.Steps(ctx, next.ID)
-		if err != nil {
-			return err
-		}
-		steps[0].State, steps[0].Detail = store.StateWaiting, "Canary at 50 %: paused for Promote"
-		if err := tx.UpdateStep(ctx, steps[0]); err != nil {
-			return err
-		}
 		return tx.StartMonitor(ctx, store.Monitor{DeploymentID: live.ID, Repo: "acme/shop", Environment: "production", StartedAt: now, EndsAt: now.Add(30 * time.Minute)})
 	}); err != nil {
 		t.Fatal(err)

@@ -105,15 +105,8 @@ func TestDashboardShowsRolloutAndMonitoring(t *testing.T) {
 	live := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/web", Environment: "production", State: store.StateSuccess, Ref: "v1.4.0", SHA: "1234567abc", RequestedBy: "alice", InstallationID: 1}})[0]
 	next := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/web", Environment: "production", State: store.StateWaiting, SHA: "89abcdef01", RequestedBy: "bob", InstallationID: 1}},
 		store.Step{Name: "pause", Spec: `{"weight":25,"manual":true}`})[0]
+	storetest.SetStep(t, st, next.ID, 0, store.StateWaiting, "Canary at 25 %: paused for Promote")
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
-		steps, err := tx.Steps(ctx, next.ID)
-		if err != nil {
-			return err
-		}
-		steps[0].State, steps[0].Detail = store.StateWaiting, "Canary at 25 %: paused for Promote"
-		if err := tx.UpdateStep(ctx, steps[0]); err != nil {
-			return err
-		}
 		return tx.StartMonitor(ctx, store.Monitor{DeploymentID: live.ID, Repo: "acme/web", Environment: "production", StartedAt: now, EndsAt: now.Add(42*time.Minute + 30*time.Second)})
 	}); err != nil {
 		t.Fatal(err)

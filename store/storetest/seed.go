@@ -52,3 +52,24 @@ func AddDeployments(tb testing.TB, st *store.Store, ds []store.Deployment, steps
 	}
 	return out
 }
+
+// SetStep changes step idx of deployment id as the pipeline would have:
+// its state and what it says of itself.
+func SetStep(tb testing.TB, st *store.Store, id int64, idx int, state, detail string) {
+	tb.Helper()
+	ctx := context.Background()
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		steps, err := tx.Steps(ctx, id)
+		if err != nil {
+			return err
+		}
+		if idx >= len(steps) {
+			return fmt.Errorf("deployment %d has %d steps, not %d", id, len(steps), idx+1)
+		}
+		steps[idx].State, steps[idx].Detail = state, detail
+		return tx.UpdateStep(ctx, steps[idx])
+	})
+	if err != nil {
+		tb.Fatalf("seed step: %v", err)
+	}
+}
