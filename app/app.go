@@ -144,6 +144,11 @@ func New(ctx context.Context, s Settings, opts Options) (*App, error) {
 	}
 	a := &App{Settings: s, Store: st, Deploy: svc, Logger: logger, metrics: m, secret: []byte(s.WebhookSecret),
 		handlers: map[string]githubapp.EventHandler{}, clock: opts.Now, Pacer: pacers}
+	// The change feed (the pages' live updates) reconnects by itself; say
+	// when it had to, since the pages miss changes meanwhile.
+	st.SetFeedErrors(func(err error) {
+		logger.Warn().Err(err).Msg("live updates lost the database's change feed; reconnecting")
+	})
 	base := &handlers.Base{ClientCreator: clients, Config: cfg, Deploy: svc, AppID: s.AppID}
 	for _, h := range handlers.All(base) {
 		for _, ev := range h.Handles() {

@@ -17,6 +17,9 @@ const changesChannel = "deploybot:"
 
 func changesChannelOf(schema string) string { return changesChannel + schema[:min(len(schema), 53)] }
 
+// listenerName is the application_name of a replica's listening connection.
+func listenerName(schema string) string { return "deploybot changes " + schema }
+
 // postgresChangeTriggers notify the schema's channel when a watched row is
 // written. NOTIFY is transactional: listeners on every replica hear of a
 // change when, and only if, it commits, and PostgreSQL folds identical
@@ -104,6 +107,11 @@ func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
 	conn := pc.Hijack()
 	var schema string
 	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // already failing
+		return nil, err
+	}
+	// Named, so an operator sees what the long-lived connection is for.
+	if _, err := conn.Exec(ctx, "SELECT set_config('application_name', $1, false)", listenerName(schema)); err != nil {
 		conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // already failing
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,5 +184,39 @@ func TestChangeFeedAcrossReplicas(t *testing.T) {
 	want := []store.Change{{Repo: "acme/web", Environment: "production", Deployment: d.ID}}
 	if got, _ := next(t, sub); !slices.Equal(got, want) {
 		t.Fatalf("the other replica heard %+v; want %+v", got, want)
+	}
+}
+
+// A lost listening connection (a failover, a network cut) is opened again:
+// subscribers are told to reload, since what was said meanwhile is lost,
+// and later changes are heard again.
+func TestChangeFeedSurvivesALostConnection(t *testing.T) {
+	if os.Getenv(storetest.EnvVar) == "" {
+		t.Skip("SQLite's feed has no connection to lose")
+	}
+	ctx := context.Background()
+	st := storetest.Open(t)
+	var reported atomic.Int32
+	st.SetFeedErrors(func(error) { reported.Add(1) })
+	sub := subscribe(t, st)
+	defer sub.Close()
+	if n, err := st.DropChangeListener(ctx); err != nil || n != 1 {
+		t.Fatalf("dropped %d listeners: %v", n, err)
+	}
+	if _, lost := next(t, sub); !lost {
+		t.Fatal("after the connection was lost, subscribers were not told to reload")
+	}
+	// Back (after a second's backoff), the feed says so with another
+	// reload, and changes are heard again.
+	if _, lost := next(t, sub); !lost {
+		t.Fatal("the reconnected feed did not tell subscribers to reload")
+	}
+	d := storetest.AddDeployments(t, st, []store.Deployment{{Repo: "acme/web", Environment: "production", SHA: "abc", State: store.StateQueued}})[0]
+	want := []store.Change{{Repo: "acme/web", Environment: "production", Deployment: d.ID}}
+	if got, lost := next(t, sub); !slices.Equal(got, want) || lost {
+		t.Fatalf("after the reconnect the feed said %+v (reload %v); want %+v", got, lost, want)
+	}
+	if reported.Load() == 0 {
+		t.Error("the lost connection was not reported")
 	}
 }

@@ -14,3 +14,15 @@ func (s *Store) CountReplyWindows(ctx context.Context) (int, error) {
 	err := s.view().queryRow(ctx, `SELECT COUNT(*) FROM reply_limits`).Scan(&n)
 	return n, err
 }
+
+// DropChangeListener ends this store's change-feed connection from the
+// server side, as a failover or a network cut would.
+func (s *Store) DropChangeListener(ctx context.Context) (int, error) {
+	var schema string
+	if err := s.view().queryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.view().queryRow(ctx, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, listenerName(schema)).Scan(&n)
+	return n, err
+}
