@@ -46,6 +46,7 @@ func (s *Server) parseTemplates() error {
 			return actionForm{Repo: repo, Env: env, Name: name, CSRF: csrf, Back: back}
 		},
 		"rollbackOn": rollbackOn,
+		"promotable": isPromotable,
 		"number":     verify.Number,
 	}
 	s.pages = map[string]*template.Template{}
@@ -196,7 +197,7 @@ func (a actionForm) Label() string { return strings.ToUpper(a.Name[:1]) + a.Name
 func (s *Server) envAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 	repo, ok := v.canRead(r.PathValue("owner") + "/" + r.PathValue("repo"))
 	action := r.PathValue("action")
-	if !ok || s.c.Deploy == nil || !slices.Contains([]string{"unlock", deploy.ActionPromote, deploy.ActionAbort, actionRollback}, action) {
+	if !ok || s.c.Deploy == nil || !slices.Contains([]string{deploy.CmdUnlock, deploy.ActionPromote, deploy.ActionAbort, actionRollback}, action) {
 		s.notFound(w, r, v)
 		return
 	}
@@ -210,7 +211,7 @@ func (s *Server) envAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var msg string
 	var err error
 	switch action {
-	case "unlock":
+	case deploy.CmdUnlock:
 		msg, err = s.c.Deploy.Unlock(ctx, repo, env, v.Login)
 	case actionRollback:
 		msg, err = s.c.Deploy.Rollback(ctx, repo, env, v.Login)
